@@ -1,0 +1,110 @@
+"""The one error tree of waav.
+
+::
+
+    WaavError
+    ├── AudioFormatError        (also ValueError)  bad audio input: type, dtype, byte count, rate
+    ├── ConfigError             (also ValueError)  bad configuration value, unknown key, bad YAML
+    ├── PluginError                                a plugin failed (names the plugin)
+    │   ├── PluginNotFoundError (also ValueError)  unknown provider / plugin name
+    │   └── LifecycleError                         illegal plugin state transition
+    └── ProviderError                              a provider (vendor or local engine) failed
+        ├── ProviderAuthError                      401/403, missing credentials
+        ├── ProviderRateLimitError                 429; carries ``retry_after`` seconds
+        ├── ProviderConnectionError                network / connect / dropped stream
+        ├── ProviderProtocolError                  vendor sent something we cannot parse
+        └── ProviderTimeoutError                   the vendor did not answer in time
+
+Input errors subclass :class:`ValueError` so ``except ValueError`` keeps working for
+callers that do not know about waav. Native code never imports this module: the audio
+layer hands :class:`AudioFormatError` to the native modules once at import time.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AudioFormatError",
+    "ConfigError",
+    "LifecycleError",
+    "PluginError",
+    "PluginNotFoundError",
+    "ProviderAuthError",
+    "ProviderConnectionError",
+    "ProviderError",
+    "ProviderProtocolError",
+    "ProviderRateLimitError",
+    "ProviderTimeoutError",
+    "WaavError",
+]
+
+
+class WaavError(Exception):
+    """Base class of every error raised by waav."""
+
+
+class AudioFormatError(WaavError, ValueError):
+    """Audio input that cannot be processed as given (type, dtype, length, rate, parameter)."""
+
+
+class ConfigError(WaavError, ValueError):
+    """A configuration value is missing, unknown or invalid."""
+
+
+class PluginError(WaavError):
+    """A plugin raised, timed out or misbehaved; ``plugin_id`` names it."""
+
+    def __init__(self, message: str, *, plugin_id: str | None = None) -> None:
+        super().__init__(message)
+        self.plugin_id = plugin_id
+
+
+class PluginNotFoundError(PluginError, ValueError):
+    """No provider or plugin is registered under the requested name."""
+
+
+class LifecycleError(PluginError):
+    """A plugin was asked to make a lifecycle transition its state does not allow."""
+
+
+class ProviderError(WaavError):
+    """A speech provider failed; ``provider`` names it when known."""
+
+    def __init__(self, message: str, *, provider: str | None = None) -> None:
+        super().__init__(message)
+        self.provider = provider
+
+
+class ProviderAuthError(ProviderError):
+    """The provider rejected our credentials, or none were configured."""
+
+
+class ProviderRateLimitError(ProviderError):
+    """The provider throttled us; ``retry_after`` is in seconds when it said."""
+
+    def __init__(
+        self, message: str, *, provider: str | None = None, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message, provider=provider)
+        self.retry_after = retry_after
+
+
+class ProviderConnectionError(ProviderError):
+    """Could not reach the provider, or the connection dropped."""
+
+
+class ProviderProtocolError(ProviderError):
+    """The provider sent a message we do not understand."""
+
+
+class ProviderTimeoutError(ProviderError):
+    """The provider did not answer within the configured time."""
+
+
+# Show errors as ``waav.AudioFormatError`` (where users import them from), not the private module.
+for _cls in (
+    WaavError, AudioFormatError, ConfigError, PluginError, PluginNotFoundError, LifecycleError,
+    ProviderError, ProviderAuthError, ProviderRateLimitError, ProviderConnectionError,
+    ProviderProtocolError, ProviderTimeoutError,
+):
+    _cls.__module__ = "waav"
+del _cls

@@ -1,0 +1,131 @@
+"""The ``waav`` command line.
+
+``waav info``      show the version and which native builds are loaded
+``waav convert``   convert a WAV file (channels, encoding, gain, noise gate) with the kernels
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import platform
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from waav import WaavError, __version__
+from waav import audio
+from waav._compat import NO_EXTENSIONS, isa_levels
+from waav.audio.wav import WRITE_ENCODINGS, read_wav, write_wav
+
+__all__ = ["main"]
+
+
+def _info(args: argparse.Namespace) -> int:
+    modules = audio.implementation()
+    info: dict[str, Any] = {
+        "waav": __version__,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "machine": platform.machine(),
+        "native": not NO_EXTENSIONS and all(v != "python" for v in modules.values()),
+        "cpu_isa_levels": [lv or "baseline" for lv in isa_levels()],
+        "modules": modules,
+    }
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return 0
+    print(f"waav {info['waav']} (Python {info['python']}, numpy {info['numpy']}, {info['machine']})")
+    state = "native kernels loaded" if info["native"] else "pure-Python kernels (no native build)"
+    print(f"{state}; CPU ISA levels: {', '.join(info['cpu_isa_levels'])}")
+    for name, impl in sorted(modules.items()):
+        print(f"  {name:10s} {impl}")
+    return 0
+
+
+def _convert(args: argparse.Namespace) -> int:
+    t0 = time.perf_counter()
+    wav = read_wav(args.input)
+    pcm, channels = wav.pcm16, wav.channels
+    if args.channels is not None and args.channels != channels:
+        if channels == 2 and args.channels == 1:
+            pcm = audio.stereo_to_mono(pcm)
+        elif channels == 1 and args.channels == 2:
+            pcm = audio.mono_to_stereo(pcm)
+        else:
+            raise WaavError(f"cannot convert {channels} channels to {args.channels}")
+        channels = args.channels
+    if args.gate_db is not None:
+        if channels != 1:
+            raise WaavError("--gate-db needs mono audio; add --channels 1")
+        pcm = audio.NoiseGate(wav.sample_rate, threshold_db=args.gate_db).process(pcm)
+    if args.gain_db:
+        pcm = audio.apply_gain(pcm, 10.0 ** (args.gain_db / 20.0))
+    write_wav(args.output, pcm, wav.sample_rate, channels, args.encoding)
+    elapsed = time.perf_counter() - t0
+    frames = len(pcm) // (2 * channels)
+    summary = {
+        "input": str(args.input),
+        "output": str(args.output),
+        "sample_rate": wav.sample_rate,
+        "channels": channels,
+        "source_encoding": wav.source_encoding,
+        "encoding": args.encoding,
+        "seconds": frames / wav.sample_rate,
+        "rms_dbfs": audio.rms_dbfs(pcm),
+        "peak_dbfs": audio.peak_dbfs(pcm),
+        "elapsed_s": elapsed,
+    }
+    if args.json:
+        print(json.dumps({k: (None if isinstance(v, float) and math.isinf(v) else v)
+                          for k, v in summary.items()}))
+    else:
+        print(
+            f"{args.input} ({wav.source_encoding}, {wav.channels} ch, {wav.sample_rate} Hz) -> "
+            f"{args.output} ({args.encoding}, {channels} ch): {summary['seconds']:.2f} s of audio, "
+            f"RMS {summary['rms_dbfs']:.1f} dBFS, peak {summary['peak_dbfs']:.1f} dBFS, "
+            f"{elapsed * 1000:.1f} ms"
+        )
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="waav", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"waav {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("info", help="show the version and the native builds in use")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=_info)
+
+    p = sub.add_parser("convert", help="convert a WAV file with the native kernels")
+    p.add_argument("input", type=Path, help="input WAV file")
+    p.add_argument("output", type=Path, help="output WAV file")
+    p.add_argument("--channels", type=int, choices=(1, 2), help="output channels")
+    p.add_argument("--encoding", default="pcm16", choices=sorted(WRITE_ENCODINGS),
+                   help="output encoding (default pcm16)")
+    p.add_argument("--gain-db", type=float, default=0.0, help="gain in dB (saturating)")
+    p.add_argument("--gate-db", type=float, help="streaming noise gate threshold in dBFS")
+    p.add_argument("--json", action="store_true", help="print a JSON summary")
+    p.set_defaults(func=_convert)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; return the process exit code."""
+    args = _parser().parse_args(argv)
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except (WaavError, OSError) as exc:
+        print(f"waav: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

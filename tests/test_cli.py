@@ -1,0 +1,53 @@
+"""The waav CLI, run as users run it: a subprocess of the installed console script."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from waav.audio.wav import read_wav, write_wav
+
+
+def waav(*args: str) -> subprocess.CompletedProcess[str]:
+    exe = shutil.which("waav") or ""
+    cmd = [exe, *args] if exe else [sys.executable, "-m", "waav", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+
+
+def test_info_json() -> None:
+    out = waav("info", "--json")
+    assert out.returncode == 0, out.stderr
+    info = json.loads(out.stdout)
+    assert set(info["modules"]) >= {"_pcm", "_gate"}
+    assert info["native"] == all(v != "python" for v in info["modules"].values())
+
+
+def test_info_text() -> None:
+    out = waav("info")
+    assert out.returncode == 0 and out.stdout.startswith("waav ")
+
+
+def test_convert_round_trip(tmp_path: Path) -> None:
+    t = np.arange(16000) / 16000
+    tone = (np.sin(2 * np.pi * 440 * t) * 10000).astype(np.int16)
+    write_wav(tmp_path / "in.wav", np.repeat(tone, 2).tobytes(), 16000, channels=2)
+    out = waav("convert", str(tmp_path / "in.wav"), str(tmp_path / "out.wav"), "--channels", "1",
+               "--encoding", "ulaw", "--gain-db", "-6.0206", "--json")
+    assert out.returncode == 0, out.stderr
+    summary = json.loads(out.stdout)
+    assert summary["channels"] == 1 and summary["encoding"] == "ulaw" and summary["seconds"] == 1.0
+    wav = read_wav(tmp_path / "out.wav")
+    assert (wav.channels, wav.sample_rate, wav.source_encoding) == (1, 16000, "ulaw")
+    got = np.frombuffer(wav.pcm16, np.int16).astype(int)
+    assert np.abs(got - tone.astype(int) // 2).max() <= 200  # halved, then G.711 quantised
+
+
+def test_convert_missing_file_is_a_clean_error(tmp_path: Path) -> None:
+    out = waav("convert", str(tmp_path / "nope.wav"), str(tmp_path / "out.wav"))
+    assert out.returncode == 2
+    assert "waav: error:" in out.stderr and "Traceback" not in out.stderr
