@@ -56,5 +56,3 @@ def audioop() -> ModuleType:
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(20261125)
-
-

@@ -29,18 +29,31 @@ def test_info_json() -> None:
 
 def test_info_text() -> None:
     out = waav("info")
-    assert out.returncode == 0 and out.stdout.startswith("waav ")
+    assert out.returncode == 0
+    assert out.stdout.startswith("waav ")
 
 
 def test_convert_round_trip(tmp_path: Path) -> None:
     t = np.arange(16000) / 16000
     tone = (np.sin(2 * np.pi * 440 * t) * 10000).astype(np.int16)
     write_wav(tmp_path / "in.wav", np.repeat(tone, 2).tobytes(), 16000, channels=2)
-    out = waav("convert", str(tmp_path / "in.wav"), str(tmp_path / "out.wav"), "--channels", "1",
-               "--encoding", "ulaw", "--gain-db", "-6.0206", "--json")
+    out = waav(
+        "convert",
+        str(tmp_path / "in.wav"),
+        str(tmp_path / "out.wav"),
+        "--channels",
+        "1",
+        "--encoding",
+        "ulaw",
+        "--gain-db",
+        "-6.0206",
+        "--json",
+    )
     assert out.returncode == 0, out.stderr
     summary = json.loads(out.stdout)
-    assert summary["channels"] == 1 and summary["encoding"] == "ulaw" and summary["seconds"] == 1.0
+    assert summary["channels"] == 1
+    assert summary["encoding"] == "ulaw"
+    assert summary["seconds"] == 1.0
     wav = read_wav(tmp_path / "out.wav")
     assert (wav.channels, wav.sample_rate, wav.source_encoding) == (1, 16000, "ulaw")
     got = np.frombuffer(wav.pcm16, np.int16).astype(int)
@@ -50,4 +63,5 @@ def test_convert_round_trip(tmp_path: Path) -> None:
 def test_convert_missing_file_is_a_clean_error(tmp_path: Path) -> None:
     out = waav("convert", str(tmp_path / "nope.wav"), str(tmp_path / "out.wav"))
     assert out.returncode == 2
-    assert "waav: error:" in out.stderr and "Traceback" not in out.stderr
+    assert "waav: error:" in out.stderr
+    assert "Traceback" not in out.stderr

@@ -15,17 +15,41 @@ from waav._compat import NO_EXTENSIONS, isa_levels
 
 
 def test_public_names_are_pinned() -> None:
-    assert sorted(waav.__all__) == sorted([
-        "AudioFormatError", "ConfigError", "LifecycleError", "PluginError",
-        "PluginNotFoundError", "ProviderAuthError", "ProviderConnectionError", "ProviderError",
-        "ProviderProtocolError", "ProviderRateLimitError", "ProviderTimeoutError", "WaavError",
-        "__version__",
-    ])
-    assert sorted(waav.audio.__all__) == sorted([
-        "NoiseGate", "alaw_decode", "alaw_encode", "apply_gain", "float32_to_int16",
-        "implementation", "int16_to_float32", "mono_to_stereo", "noise_gate", "peak_dbfs",
-        "rms_dbfs", "stereo_to_mono", "ulaw_decode", "ulaw_encode",
-    ])
+    assert sorted(waav.__all__) == sorted(
+        [
+            "AudioFormatError",
+            "ConfigError",
+            "LifecycleError",
+            "PluginError",
+            "PluginNotFoundError",
+            "ProviderAuthError",
+            "ProviderConnectionError",
+            "ProviderError",
+            "ProviderProtocolError",
+            "ProviderRateLimitError",
+            "ProviderTimeoutError",
+            "WaavError",
+            "__version__",
+        ]
+    )
+    assert sorted(waav.audio.__all__) == sorted(
+        [
+            "NoiseGate",
+            "alaw_decode",
+            "alaw_encode",
+            "apply_gain",
+            "float32_to_int16",
+            "implementation",
+            "int16_to_float32",
+            "mono_to_stereo",
+            "noise_gate",
+            "peak_dbfs",
+            "rms_dbfs",
+            "stereo_to_mono",
+            "ulaw_decode",
+            "ulaw_encode",
+        ]
+    )
     for name in waav.audio.__all__:
         assert getattr(waav.audio, name) is not None
 
@@ -36,9 +60,16 @@ def test_version_matches_metadata() -> None:
 
 def test_error_tree() -> None:
     leaves = [
-        waav.AudioFormatError, waav.ConfigError, waav.PluginError, waav.PluginNotFoundError,
-        waav.LifecycleError, waav.ProviderError, waav.ProviderAuthError,
-        waav.ProviderRateLimitError, waav.ProviderConnectionError, waav.ProviderProtocolError,
+        waav.AudioFormatError,
+        waav.ConfigError,
+        waav.PluginError,
+        waav.PluginNotFoundError,
+        waav.LifecycleError,
+        waav.ProviderError,
+        waav.ProviderAuthError,
+        waav.ProviderRateLimitError,
+        waav.ProviderConnectionError,
+        waav.ProviderProtocolError,
         waav.ProviderTimeoutError,
     ]
     for cls in leaves:
@@ -88,10 +119,12 @@ def test_py_typed_and_stubs_ship() -> None:
 
 def test_no_generated_c_in_install() -> None:
     native = Path(waav.__file__).parent / "_native"
-    assert not list(native.glob("*.c")) and not list(native.glob("*.html"))
+    assert not list(native.glob("*.c"))
+    assert not list(native.glob("*.html"))
 
 
 def test_python_dash_m_runs_the_cli() -> None:
-    out = subprocess.run([sys.executable, "-m", "waav", "--version"], capture_output=True,
-                         text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "waav", "--version"], capture_output=True, text=True, check=True
+    )
     assert out.stdout.strip() == f"waav {waav.__version__}"

@@ -102,9 +102,18 @@ class ProviderTimeoutError(ProviderError):
 
 # Show errors as ``waav.AudioFormatError`` (where users import them from), not the private module.
 for _cls in (
-    WaavError, AudioFormatError, ConfigError, PluginError, PluginNotFoundError, LifecycleError,
-    ProviderError, ProviderAuthError, ProviderRateLimitError, ProviderConnectionError,
-    ProviderProtocolError, ProviderTimeoutError,
+    WaavError,
+    AudioFormatError,
+    ConfigError,
+    PluginError,
+    PluginNotFoundError,
+    LifecycleError,
+    ProviderError,
+    ProviderAuthError,
+    ProviderRateLimitError,
+    ProviderConnectionError,
+    ProviderProtocolError,
+    ProviderTimeoutError,
 ):
     _cls.__module__ = "waav"
 del _cls

@@ -18,8 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from waav import WaavError, __version__
-from waav import audio
+from waav import WaavError, __version__, audio
 from waav._compat import NO_EXTENSIONS, isa_levels
 from waav.audio.wav import WRITE_ENCODINGS, read_wav, write_wav
 
@@ -82,8 +81,11 @@ def _convert(args: argparse.Namespace) -> int:
         "elapsed_s": elapsed,
     }
     if args.json:
-        print(json.dumps({k: (None if isinstance(v, float) and math.isinf(v) else v)
-                          for k, v in summary.items()}))
+        print(
+            json.dumps(
+                {k: (None if isinstance(v, float) and math.isinf(v) else v) for k, v in summary.items()}
+            )
+        )
     else:
         print(
             f"{args.input} ({wav.source_encoding}, {wav.channels} ch, {wav.sample_rate} Hz) -> "
@@ -107,8 +109,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("input", type=Path, help="input WAV file")
     p.add_argument("output", type=Path, help="output WAV file")
     p.add_argument("--channels", type=int, choices=(1, 2), help="output channels")
-    p.add_argument("--encoding", default="pcm16", choices=sorted(WRITE_ENCODINGS),
-                   help="output encoding (default pcm16)")
+    p.add_argument(
+        "--encoding", default="pcm16", choices=sorted(WRITE_ENCODINGS), help="output encoding (default pcm16)"
+    )
     p.add_argument("--gain-db", type=float, default=0.0, help="gain in dB (saturating)")
     p.add_argument("--gate-db", type=float, help="streaming noise gate threshold in dBFS")
     p.add_argument("--json", action="store_true", help="print a JSON summary")

@@ -24,6 +24,7 @@ def i16(b: bytes) -> np.ndarray:
 
 # --- G.711: bit-exact with audioop for every input -----------------------------------
 
+
 def test_ulaw_encode_all_inputs_match_audioop(pcm: ModuleType, audioop: ModuleType) -> None:
     data = ALL_INT16.tobytes()
     assert pcm.ulaw_encode(data) == audioop.lin2ulaw(data, 2)
@@ -49,9 +50,11 @@ def test_g711_round_trip_is_idempotent(pcm: ModuleType) -> None:
 
 # --- int16 <-> float32 -------------------------------------------------------------
 
+
 def test_int16_to_float32_is_exact(pcm: ModuleType) -> None:
     out = pcm.int16_to_float32(ALL_INT16.tobytes())
-    assert out.dtype == np.float32 and out.shape == (65536,)
+    assert out.dtype == np.float32
+    assert out.shape == (65536,)
     assert np.array_equal(out.astype(np.float64) * 32768, ALL_INT16.astype(np.float64))
 
 
@@ -59,8 +62,11 @@ def test_int16_to_float32_is_exact(pcm: ModuleType) -> None:
 def test_int16_to_float32_accepts_buffers(pcm: ModuleType, kind: str) -> None:
     x = np.array([0, 1, -1, 32767, -32768], np.int16)
     data = {
-        "bytes": x.tobytes(), "bytearray": bytearray(x.tobytes()),
-        "memoryview": memoryview(x.tobytes()), "ndarray": x, "memoryview_h": memoryview(x),
+        "bytes": x.tobytes(),
+        "bytearray": bytearray(x.tobytes()),
+        "memoryview": memoryview(x.tobytes()),
+        "ndarray": x,
+        "memoryview_h": memoryview(x),
     }[kind]
     assert np.array_equal(pcm.int16_to_float32(data), x / np.float32(32768))
 
@@ -72,9 +78,26 @@ def test_int16_to_float32_2d_array(pcm: ModuleType) -> None:
 
 def test_float32_to_int16_rounding_and_saturation(pcm: ModuleType) -> None:
     lsb = 1 / 32768
-    x = np.array([0.5 * lsb, 1.5 * lsb, 2.5 * lsb, -0.5 * lsb, -1.5 * lsb, 0.49 * lsb,
-                  1.0, -1.0, 1.5, -1.5, np.inf, -np.inf, np.nan, 32766.5 * lsb, -0.0],
-                 np.float32)
+    x = np.array(
+        [
+            0.5 * lsb,
+            1.5 * lsb,
+            2.5 * lsb,
+            -0.5 * lsb,
+            -1.5 * lsb,
+            0.49 * lsb,
+            1.0,
+            -1.0,
+            1.5,
+            -1.5,
+            np.inf,
+            -np.inf,
+            np.nan,
+            32766.5 * lsb,
+            -0.0,
+        ],
+        np.float32,
+    )
     expected = [0, 2, 2, 0, -2, 0, 32767, -32768, 32767, -32768, 32767, -32768, 0, 32766, 0]
     assert i16(pcm.float32_to_int16(x)).tolist() == expected
     assert i16(pcm.float32_to_int16(x.astype(np.float64))).tolist() == expected
@@ -98,6 +121,7 @@ def test_float64_uses_double_precision(pcm: ModuleType) -> None:
 
 # --- channels, gain, levels -----------------------------------------------------------
 
+
 def test_stereo_to_mono_floors_the_mean(pcm: ModuleType) -> None:
     x = np.array([1, 2, -1, -2, 32767, 32767, -32768, -32768, -1, 0, 3, 4], np.int16)
     assert i16(pcm.stereo_to_mono(x.tobytes())).tolist() == [1, -2, 32767, -32768, -1, 3]
@@ -119,22 +143,23 @@ def test_apply_gain_rounds_and_saturates(pcm: ModuleType) -> None:
 
 
 def test_levels(pcm: ModuleType) -> None:
-    assert pcm.rms_dbfs(b"") == -math.inf and pcm.peak_dbfs(b"") == -math.inf
-    assert pcm.rms_dbfs(bytes(640)) == -math.inf and pcm.peak_dbfs(bytes(640)) == -math.inf
+    assert pcm.rms_dbfs(b"") == -math.inf
+    assert pcm.peak_dbfs(b"") == -math.inf
+    assert pcm.rms_dbfs(bytes(640)) == -math.inf
+    assert pcm.peak_dbfs(bytes(640)) == -math.inf
     full = np.array([-32768, -32768], np.int16).tobytes()
-    assert pcm.rms_dbfs(full) == 0.0 and pcm.peak_dbfs(full) == 0.0
+    assert pcm.rms_dbfs(full) == 0.0
+    assert pcm.peak_dbfs(full) == 0.0
     half = np.array([16384, -16384] * 100, np.int16).tobytes()
     assert pcm.peak_dbfs(half) == pytest.approx(20 * math.log10(0.5), abs=1e-12)
     assert pcm.rms_dbfs(half) == pytest.approx(20 * math.log10(0.5), abs=1e-12)
     tone = (np.sin(np.arange(48000) * 2 * np.pi * 1000 / 48000) * 16384).astype(np.int16)
-    assert pcm.rms_dbfs(tone.tobytes()) == pytest.approx(20 * math.log10(0.5 / math.sqrt(2)),
-                                                         abs=1e-3)
+    assert pcm.rms_dbfs(tone.tobytes()) == pytest.approx(20 * math.log10(0.5 / math.sqrt(2)), abs=1e-3)
 
 
 # --- edge lengths, empty input, native == twin -------------------------------------
 
-UNARY = ["int16_to_float32", "ulaw_encode", "alaw_encode", "mono_to_stereo", "rms_dbfs",
-         "peak_dbfs"]
+UNARY = ["int16_to_float32", "ulaw_encode", "alaw_encode", "mono_to_stereo", "rms_dbfs", "peak_dbfs"]
 
 
 @pytest.mark.parametrize("n", EDGE_LENGTHS)
@@ -143,7 +168,8 @@ def test_edge_lengths_match_twin(pcm: ModuleType, n: int, rng: np.random.Generat
     for name in UNARY:
         got, want = getattr(pcm, name)(x), getattr(_pcm_py, name)(x)
         if isinstance(want, np.ndarray):
-            assert got.dtype == want.dtype and np.array_equal(got, want), name
+            assert got.dtype == want.dtype, name
+            assert np.array_equal(got, want), name
         else:
             assert got == want, name
     assert pcm.apply_gain(x, 0.3) == _pcm_py.apply_gain(x, 0.3)
@@ -158,18 +184,25 @@ def test_edge_lengths_match_twin(pcm: ModuleType, n: int, rng: np.random.Generat
 
 def test_empty_input_gives_empty_output(pcm: ModuleType) -> None:
     assert pcm.int16_to_float32(b"").shape == (0,)
-    for name in ("ulaw_encode", "alaw_encode", "ulaw_decode", "alaw_decode", "stereo_to_mono",
-                 "mono_to_stereo"):
+    for name in (
+        "ulaw_encode",
+        "alaw_encode",
+        "ulaw_decode",
+        "alaw_decode",
+        "stereo_to_mono",
+        "mono_to_stereo",
+    ):
         assert getattr(pcm, name)(b"") == b""
     assert pcm.float32_to_int16(np.zeros(0, np.float32)) == b""
     assert pcm.apply_gain(b"", 2.0) == b""
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(data=st.binary(max_size=10_000).map(lambda b: b[: len(b) // 4 * 4]),
-       gain=st.floats(-8, 8, allow_nan=False))
-def test_hypothesis_matches_oracles(pcm: ModuleType, audioop: ModuleType, data: bytes,
-                                    gain: float) -> None:
+@given(
+    data=st.binary(max_size=10_000).map(lambda b: b[: len(b) // 4 * 4]),
+    gain=st.floats(-8, 8, allow_nan=False),
+)
+def test_hypothesis_matches_oracles(pcm: ModuleType, audioop: ModuleType, data: bytes, gain: float) -> None:
     # G.711 against audioop; everything else against the twin (the spec).
     assert pcm.ulaw_encode(data) == audioop.lin2ulaw(data, 2)
     assert pcm.alaw_encode(data) == audioop.lin2alaw(data, 2)
@@ -184,6 +217,7 @@ def test_hypothesis_matches_oracles(pcm: ModuleType, audioop: ModuleType, data: 
 
 
 # --- bad input: a clear AudioFormatError, nothing half-done -----------------------------
+
 
 @pytest.mark.parametrize(
     ("call", "message"),
@@ -222,15 +256,20 @@ def test_bad_input_releases_the_buffer(pcm: ModuleType) -> None:
 
 # --- threads: the GIL is released for big inputs; results are identical ---------------
 
+
 def test_kernels_from_a_thread_pool(pcm: ModuleType, rng: np.random.Generator) -> None:
-    bufs = [rng.integers(-32768, 32768, 48_000 * k // 4, dtype=np.int16).tobytes()
-            for k in range(1, 9)]
+    bufs = [rng.integers(-32768, 32768, 48_000 * k // 4, dtype=np.int16).tobytes() for k in range(1, 9)]
     floats = [pcm.int16_to_float32(b) for b in bufs]
 
     def work(i: int) -> tuple:
         b = bufs[i % len(bufs)]
-        return (pcm.ulaw_encode(b), pcm.apply_gain(b, 0.7), pcm.int16_to_float32(b).tobytes(),
-                pcm.float32_to_int16(floats[i % len(bufs)]), pcm.rms_dbfs(b))
+        return (
+            pcm.ulaw_encode(b),
+            pcm.apply_gain(b, 0.7),
+            pcm.int16_to_float32(b).tobytes(),
+            pcm.float32_to_int16(floats[i % len(bufs)]),
+            pcm.rms_dbfs(b),
+        )
 
     serial = [work(i) for i in range(32)]
     with ThreadPoolExecutor(max_workers=4) as pool:

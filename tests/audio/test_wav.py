@@ -18,7 +18,8 @@ def test_round_trip_pcm16_stereo(tmp_path: Path) -> None:
     write_wav(tmp_path / "a.wav", pcm, 22050, channels=2)
     wav = read_wav(tmp_path / "a.wav")
     assert (wav.pcm16, wav.sample_rate, wav.channels, wav.source_encoding) == (pcm, 22050, 2, "pcm16")
-    assert wav.frames == 1000 and wav.duration == pytest.approx(1000 / 22050)
+    assert wav.frames == 1000
+    assert wav.duration == pytest.approx(1000 / 22050)
     with wave.open(str(tmp_path / "a.wav")) as w:  # the stdlib agrees with our header
         assert (w.getnchannels(), w.getframerate(), w.getsampwidth(), w.getnframes()) == (2, 22050, 2, 1000)
 
@@ -28,7 +29,8 @@ def test_round_trip_other_encodings(tmp_path: Path, encoding: str) -> None:
     pcm = (np.sin(np.arange(800) / 10) * 20000).astype(np.int16).tobytes()
     write_wav(tmp_path / "a.wav", pcm, 8000, encoding=encoding)
     wav = read_wav(tmp_path / "a.wav")
-    assert wav.source_encoding == encoding and wav.sample_rate == 8000
+    assert wav.source_encoding == encoding
+    assert wav.sample_rate == 8000
     got = np.frombuffer(wav.pcm16, np.int16).astype(int)
     want = np.frombuffer(pcm, np.int16).astype(int)
     tol = 0 if encoding == "float32" else 1100  # G.711 step at the top segment is 1024
@@ -38,7 +40,8 @@ def test_round_trip_other_encodings(tmp_path: Path, encoding: str) -> None:
 def _raw_wav(path: Path, tag: int, bits: int, payload: bytes, rate: int = 16000) -> None:
     block = bits // 8
     fmt = struct.pack("<HHIIHH", tag, 1, rate, rate * block, block, bits)
-    body = b"WAVE" + b"fmt " + struct.pack("<I", 16) + fmt + b"data" + struct.pack("<I", len(payload)) + payload
+    data = b"data" + struct.pack("<I", len(payload)) + payload
+    body = b"WAVE" + b"fmt " + struct.pack("<I", 16) + fmt + data
     path.write_bytes(b"RIFF" + struct.pack("<I", len(body)) + body)
 
 

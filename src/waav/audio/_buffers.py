@@ -74,8 +74,7 @@ def as_float(obj: Any, what: str) -> npt.NDArray[np.float32] | npt.NDArray[np.fl
     if fmt in _RAW:
         if view.nbytes % 4:
             raise AudioFormatError(
-                f"{what} has {view.nbytes} bytes, not a multiple of 4; "
-                "raw bytes are read as float32 samples"
+                f"{what} has {view.nbytes} bytes, not a multiple of 4; raw bytes are read as float32 samples"
             )
         return np.frombuffer(raw, dtype="<f4")
     if fmt == "f":

@@ -89,30 +89,30 @@ _ALAW_DEC = np.array([_alaw_to16(c) for c in range(256)], dtype="<i2")
 
 def int16_to_float32(data: Any) -> npt.NDArray[np.float32]:
     """Convert int16 PCM to float32 samples in [-1, 1): ``x / 32768`` (exact)."""
-    x = as_int16(data, "data")
-    return x.astype(np.float32) / np.float32(32768.0)
+    x = as_int16(data, "data").astype(np.float32)
+    x /= np.float32(32768.0)
+    return x
 
 
 def float32_to_int16(samples: Any) -> bytes:
     """Scale by 32768, round half to even, saturate to int16, NaN -> 0; return PCM bytes."""
     x = as_float(samples, "samples")
     with np.errstate(over="ignore", invalid="ignore"):  # inf saturates, NaN becomes 0 below
-        v = x * x.dtype.type(32768.0)  # in the input precision, like the native kernel
-    v = np.where(np.isnan(v), 0, v)
-    v = np.clip(v, -32768.0, 32767.0)
-    return np.rint(v).astype("<i2").tobytes()
+        v = np.multiply(x, 32768.0, dtype=x.dtype)  # in the input precision, like the native kernel
+    v = np.clip(np.where(np.isnan(v), 0, v), -32768.0, 32767.0)
+    return bytes(np.rint(v).astype("<i2"))
 
 
 def ulaw_encode(pcm16: Any) -> bytes:
     """Encode int16 PCM to G.711 µ-law, one byte per sample."""
     x = as_int16(pcm16, "pcm16").astype(np.int32)
-    return _ULAW_ENC[(x >> 2) + 8192].tobytes()
+    return bytes(_ULAW_ENC[(x >> 2) + 8192])
 
 
 def alaw_encode(pcm16: Any) -> bytes:
     """Encode int16 PCM to G.711 A-law, one byte per sample."""
     x = as_int16(pcm16, "pcm16").astype(np.int32)
-    return _ALAW_ENC[(x >> 3) + 4096].tobytes()
+    return bytes(_ALAW_ENC[(x >> 3) + 4096])
 
 
 def ulaw_decode(data: Any) -> bytes:

@@ -130,9 +130,7 @@ def write_wav(
     """Write interleaved int16 PCM to a WAV file, encoded as ``pcm16``, ``float32``,
     ``ulaw`` or ``alaw``."""
     if encoding not in WRITE_ENCODINGS:
-        raise AudioFormatError(
-            f"unknown WAV encoding {encoding!r}; choose one of {sorted(WRITE_ENCODINGS)}"
-        )
+        raise AudioFormatError(f"unknown WAV encoding {encoding!r}; choose one of {sorted(WRITE_ENCODINGS)}")
     if sample_rate < 1 or channels < 1:
         raise AudioFormatError(f"invalid layout: {sample_rate} Hz, {channels} channels")
     if len(pcm16) % (2 * channels):

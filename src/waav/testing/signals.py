@@ -12,13 +12,13 @@ def sine(
     freq: float, seconds: float, rate: int, amplitude: float = 0.5, phase: float = 0.0
 ) -> npt.NDArray[np.float64]:
     """A sine tone as float64 samples in [-amplitude, amplitude]."""
-    t = np.arange(int(round(seconds * rate))) / rate
+    t = np.arange(round(seconds * rate)) / rate
     return amplitude * np.sin(2 * np.pi * freq * t + phase)
 
 
 def white_noise(seconds: float, rate: int, dbfs: float = -20.0, seed: int = 0) -> bytes:
     """Gaussian white noise at an RMS level of ``dbfs``, as int16 PCM bytes."""
-    x = np.random.default_rng(seed).standard_normal(int(round(seconds * rate)))
+    x = np.random.default_rng(seed).standard_normal(round(seconds * rate))
     x *= 10 ** (dbfs / 20) * 32768
     return np.clip(np.rint(x), -32768, 32767).astype("<i2").tobytes()
 
@@ -30,7 +30,7 @@ def speech_like(seconds: float, rate: int, seed: int = 0) -> bytes:
     cosine envelope: enough like voiced speech for gates, VADs and benchmarks.
     """
     r = np.random.default_rng(seed)
-    n = int(round(seconds * rate))
+    n = round(seconds * rate)
     t = np.arange(n) / rate
     f0 = 140 + 30 * np.sin(2 * np.pi * 0.7 * t)
     phase = 2 * np.pi * np.cumsum(f0) / rate
