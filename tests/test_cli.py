@@ -65,3 +65,19 @@ def test_convert_missing_file_is_a_clean_error(tmp_path: Path) -> None:
     assert out.returncode == 2
     assert "waav: error:" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_convert_demo_writes_a_file(tmp_path: Path) -> None:
+    out = waav("convert", "--demo", str(tmp_path / "demo.wav"), "--channels", "1", "--gate-db", "-30")
+    assert out.returncode == 0, out.stderr
+    wav = read_wav(tmp_path / "demo.wav")
+    assert (wav.channels, wav.sample_rate, wav.frames) == (1, 48000, 144000)
+    pcm = np.frombuffer(wav.pcm16, np.int16)
+    assert pcm[:4800].any()  # the first burst passes the gate
+    assert not pcm[int(1.35 * 48000) : int(1.75 * 48000)].any()  # the pause between bursts is gated
+
+
+def test_convert_needs_two_paths(tmp_path: Path) -> None:
+    out = waav("convert", str(tmp_path / "only.wav"))
+    assert out.returncode == 2
+    assert "INPUT and OUTPUT" in out.stderr

@@ -1,7 +1,8 @@
 """The ``waav`` command line.
 
 ``waav info``      show the version and which native builds are loaded
-``waav convert``   convert a WAV file (channels, encoding, gain, noise gate) with the kernels
+``waav convert``   convert a WAV file (channels, encoding, gain, noise gate) with the kernels;
+                   ``waav convert --demo OUT.wav`` converts a generated test signal
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ import numpy as np
 
 from waav import WaavError, __version__, audio
 from waav._compat import NO_EXTENSIONS, isa_levels
-from waav.audio.wav import WRITE_ENCODINGS, read_wav, write_wav
+from waav.audio.wav import WRITE_ENCODINGS, WavAudio, read_wav, write_wav
+from waav.testing.signals import speech_like
 
 __all__ = ["main"]
 
@@ -47,9 +49,23 @@ def _info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo_input() -> WavAudio:
+    """Three seconds of a speech-like stereo signal at 48 kHz, as if read from a file."""
+    mono = speech_like(3.0, 48000, seed=7)
+    return WavAudio(audio.mono_to_stereo(mono), 48000, 2, "pcm16")
+
+
 def _convert(args: argparse.Namespace) -> int:
+    if args.demo:
+        if len(args.paths) != 1:
+            raise WaavError("with --demo give only the OUTPUT path")
+        args.input, args.output = "<demo: speech-like 3 s, 48 kHz stereo>", Path(args.paths[0])
+    elif len(args.paths) != 2:
+        raise WaavError("give INPUT and OUTPUT paths (or --demo OUTPUT)")
+    else:
+        args.input, args.output = (Path(p) for p in args.paths)
     t0 = time.perf_counter()
-    wav = read_wav(args.input)
+    wav = _demo_input() if args.demo else read_wav(args.input)
     pcm, channels = wav.pcm16, wav.channels
     if args.channels is not None and args.channels != channels:
         if channels == 2 and args.channels == 1:
@@ -106,8 +122,10 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_info)
 
     p = sub.add_parser("convert", help="convert a WAV file with the native kernels")
-    p.add_argument("input", type=Path, help="input WAV file")
-    p.add_argument("output", type=Path, help="output WAV file")
+    p.add_argument("paths", nargs="+", metavar="INPUT OUTPUT", help="input and output WAV files")
+    p.add_argument(
+        "--demo", action="store_true", help="convert a generated speech-like signal instead of INPUT"
+    )
     p.add_argument("--channels", type=int, choices=(1, 2), help="output channels")
     p.add_argument(
         "--encoding", default="pcm16", choices=sorted(WRITE_ENCODINGS), help="output encoding (default pcm16)"

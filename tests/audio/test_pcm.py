@@ -275,3 +275,52 @@ def test_kernels_from_a_thread_pool(pcm: ModuleType, rng: np.random.Generator) -
     with ThreadPoolExecutor(max_workers=4) as pool:
         parallel = list(pool.map(work, range(32)))
     assert parallel == serial
+
+
+def _max_stall(fn: object, data: bytes, reps: int = 3) -> float:
+    """Longest gap (s) between iterations of a Python loop while ``fn(data)`` runs in a thread.
+
+    With a 0.5 ms switch interval a kernel that releases the GIL stalls the loop for well
+    under a millisecond; one that holds it stalls the loop for the whole call.
+    """
+    import sys
+    import threading
+    import time
+
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(0.0005)
+    try:
+        done = threading.Event()
+
+        def work() -> None:
+            for _ in range(reps):
+                fn(data)  # type: ignore[operator]
+            done.set()
+
+        thread = threading.Thread(target=work)
+        last, gap = time.perf_counter(), 0.0
+        thread.start()
+        while not done.is_set():
+            now = time.perf_counter()
+            gap, last = max(gap, now - last), now
+        thread.join()
+        return gap
+    finally:
+        sys.setswitchinterval(old)
+
+
+def test_gil_is_released_for_large_inputs(native_pcm: list[ModuleType]) -> None:
+    """A long native call must not stall other Python threads (the stall probe)."""
+    import time
+
+    if not native_pcm:
+        pytest.skip("pure run: no native kernels")
+    big = np.zeros(16_000_000, np.int16).tobytes()
+    for mod in native_pcm:
+        for fn in (mod.ulaw_encode, lambda b, m=mod: m.apply_gain(b, 0.5)):
+            t0 = time.perf_counter()
+            fn(big)
+            call = time.perf_counter() - t0
+            # best of 3 probes: a busy CI host can add one scheduling hiccup, never three
+            stall = min(_max_stall(fn, big) for _ in range(3))
+            assert stall < call / 3, (mod.__name__, call, stall)
