@@ -69,7 +69,12 @@ else:
 
 
 def generate_sources() -> None:
-    """Run the build-time generators (stdlib only, deterministic) before Cython."""
+    """Run the build-time generators (stdlib only, deterministic) before Cython.
+
+    ``providers/gen_phf.py`` turns ``providers/catalog.json`` into the perfect-hash C table
+    ``src/waav/_native/_phf_table.h`` (compiled into ``waav._native._phf``) and the runtime
+    catalog ``src/waav/plugin/_catalog.json``; it rewrites a file only when its content changes.
+    """
     generator = HERE / "providers" / "gen_phf.py"
     if generator.exists():
         import runpy
@@ -106,7 +111,6 @@ def _variant_sources() -> list[tuple[Path, list[str]]]:
 def ext_modules() -> list:
     if NO_EXTENSIONS:
         return []
-    generate_sources()
     import numpy
     from Cython.Build import cythonize
     from setuptools import Extension
@@ -137,4 +141,7 @@ def ext_modules() -> list:
     )
 
 
+# The generators run for every build, pure ones included: besides the C table they write the
+# runtime copy of the provider catalog (waav/plugin/_catalog.json) that the package ships.
+generate_sources()
 setup(ext_modules=ext_modules())

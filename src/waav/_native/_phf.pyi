@@ -1,0 +1,9 @@
+KINDS: tuple[str, ...]
+CATALOG_SHA256: str
+MAX_KEY_LEN: int
+TABLE_SIZE: int
+NKEYS: int
+
+def resolve(kind: str, name: str) -> str | None: ...
+def entries() -> list[tuple[str, str, str]]: ...
+def canonical_ids(kind: str) -> list[str]: ...
