@@ -79,7 +79,9 @@ def generate_sources() -> None:
     if generator.exists():
         import runpy
 
-        runpy.run_path(str(generator), run_name="__main__")
+        # Not run as __main__: the generator's sys.exit() would end the setup.py process.
+        if runpy.run_path(str(generator), run_name="gen_phf")["main"]([]) != 0:
+            raise SystemExit(f"{generator} failed")
 
 
 def _simd_variants_supported() -> bool:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from waav._exceptions import (
     AudioFormatError,
+    AuthenticationError,
     ConfigError,
     LifecycleError,
     PluginError,
     PluginNotFoundError,
+    PluginTimeoutError,
+    PluginUnavailableError,
     ProviderAuthError,
     ProviderConnectionError,
     ProviderError,
@@ -21,10 +24,13 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AudioFormatError",
+    "AuthenticationError",
     "ConfigError",
     "LifecycleError",
     "PluginError",
     "PluginNotFoundError",
+    "PluginTimeoutError",
+    "PluginUnavailableError",
     "ProviderAuthError",
     "ProviderConnectionError",
     "ProviderError",

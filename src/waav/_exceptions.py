@@ -5,8 +5,12 @@
     WaavError
     ├── AudioFormatError        (also ValueError)  bad audio input: type, dtype, byte count, rate
     ├── ConfigError             (also ValueError)  bad configuration value, unknown key, bad YAML
+    ├── AuthenticationError                        credentials rejected; ``reason`` says why
     ├── PluginError                                a plugin failed (names the plugin)
     │   ├── PluginNotFoundError (also ValueError)  unknown provider / plugin name
+    │   ├── PluginUnavailableError                 known, but cannot be created now (adapter not
+    │   │                                          installed, failed, stopped, not initialised)
+    │   ├── PluginTimeoutError  (also TimeoutError) a plugin call did not finish in time
     │   └── LifecycleError                         illegal plugin state transition
     └── ProviderError                              a provider (vendor or local engine) failed
         ├── ProviderAuthError                      401/403, missing credentials
@@ -24,10 +28,13 @@ from __future__ import annotations
 
 __all__ = [
     "AudioFormatError",
+    "AuthenticationError",
     "ConfigError",
     "LifecycleError",
     "PluginError",
     "PluginNotFoundError",
+    "PluginTimeoutError",
+    "PluginUnavailableError",
     "ProviderAuthError",
     "ProviderConnectionError",
     "ProviderError",
@@ -60,6 +67,26 @@ class PluginError(WaavError):
 
 class PluginNotFoundError(PluginError, ValueError):
     """No provider or plugin is registered under the requested name."""
+
+
+class PluginUnavailableError(PluginError):
+    """The plugin is known but cannot serve: adapter not installed, failed, stopped, not started."""
+
+
+class PluginTimeoutError(PluginError, TimeoutError):
+    """A call into a plugin did not finish within its timeout."""
+
+
+class AuthenticationError(WaavError):
+    """Credentials were rejected.
+
+    ``reason`` is one of ``invalid_credentials``, ``expired_credentials``,
+    ``missing_credentials``, ``service_unavailable``, ``configuration``.
+    """
+
+    def __init__(self, message: str, *, reason: str = "invalid_credentials") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class LifecycleError(PluginError):
@@ -104,9 +131,12 @@ class ProviderTimeoutError(ProviderError):
 for _cls in (
     WaavError,
     AudioFormatError,
+    AuthenticationError,
     ConfigError,
     PluginError,
     PluginNotFoundError,
+    PluginUnavailableError,
+    PluginTimeoutError,
     LifecycleError,
     ProviderError,
     ProviderAuthError,
