@@ -3,6 +3,7 @@
 ``waav info``      show the version and which native builds are loaded
 ``waav convert``   convert a WAV file (channels, encoding, gain, noise gate) with the kernels;
                    ``waav convert --demo OUT.wav`` converts a generated test signal
+``waav providers`` list built-in and discovered plugins (aliases, features, state)
 """
 
 from __future__ import annotations
@@ -112,6 +113,41 @@ def _convert(args: argparse.Namespace) -> int:
     return 0
 
 
+def _providers(args: argparse.Namespace) -> int:
+    from waav.plugin import global_registry
+
+    registry = global_registry()
+    infos = registry.plugins(args.kind)
+    if args.json:
+        print(json.dumps([i.to_dict() for i in infos], indent=2))
+        return 0
+    if not infos:
+        print("no plugins" + (f" of kind {args.kind}" if args.kind else ""))
+        return 0
+    rows = []
+    for i in infos:
+        meta = i.metadata or {}
+        state = i.state + ("" if i.available or i.state == "failed" else " (no adapter yet)" if i.note else "")
+        rows.append(
+            (
+                i.kind,
+                i.id,
+                ", ".join(i.aliases) or "-",
+                ", ".join(meta.get("features", [])) or "-",
+                state,
+                i.source,
+            )
+        )
+    headers = ("KIND", "ID", "ALIASES", "FEATURES", "STATE", "SOURCE")
+    widths = [max(len(str(r[c])) for r in [headers, *rows]) for c in range(len(headers))]
+    for r in [headers, *rows]:
+        print("  ".join(str(v).ljust(w) for v, w in zip(r, widths)).rstrip())
+    failed = [i for i in infos if i.state == "failed"]
+    for i in failed:
+        print(f"failed: {i.key}: {i.stats.get('last_error')}", file=sys.stderr)
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="waav", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"waav {__version__}")
@@ -134,6 +170,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--gate-db", type=float, help="streaming noise gate threshold in dBFS")
     p.add_argument("--json", action="store_true", help="print a JSON summary")
     p.set_defaults(func=_convert)
+
+    p = sub.add_parser("providers", help="list built-in and discovered plugins")
+    p.add_argument(
+        "--kind",
+        choices=("stt", "tts", "realtime", "processor", "middleware", "ws_handler", "auth"),
+        help="only plugins of this kind",
+    )
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=_providers)
     return parser
 
 
