@@ -183,12 +183,20 @@ def config_class(cls: type[T]) -> type[T]:
     dc = dataclasses.dataclass(frozen=True, kw_only=True)(cls)
     generated_init = dc.__init__
     names = [f.name for f in dataclasses.fields(dc)]  # type: ignore[arg-type]
+    required = [
+        f.name
+        for f in dataclasses.fields(dc)  # type: ignore[arg-type]
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    ]
 
     def __init__(self: Any, **kwargs: Any) -> None:
         for key in kwargs:
             if key not in names:
                 err = unknown_key_error(dc.__name__, key, names)
                 raise ConfigError(err.problem) from None
+        for key in required:
+            if key not in kwargs:
+                raise FieldError((key,), f"missing required {dc.__name__} key {key!r}", owner=dc.__name__)
         hints = _hints(dc)
         converted = {}
         for key, value in kwargs.items():
