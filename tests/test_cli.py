@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -81,3 +82,45 @@ def test_convert_needs_two_paths(tmp_path: Path) -> None:
     out = waav("convert", str(tmp_path / "only.wav"))
     assert out.returncode == 2
     assert "INPUT and OUTPUT" in out.stderr
+
+
+def test_providers_lists_the_catalog_as_json() -> None:
+    out = waav("providers", "--json")
+    assert out.returncode == 0, out.stderr
+    rows = json.loads(out.stdout)
+    by_kind: dict[str, list[str]] = {}
+    for r in rows:
+        by_kind.setdefault(r["kind"], []).append(r["id"])
+    assert len(by_kind["stt"]) == 11 and len(by_kind["tts"]) == 12 and len(by_kind["realtime"]) == 2
+    assert "noise-gate" in by_kind["processor"]
+    polly = next(r for r in rows if r["key"] == "tts:aws-polly")
+    assert polly["aliases"] == ["polly", "amazon-polly", "aws_polly"]
+    assert polly["state"] == "discovered" and polly["available"] is False
+    assert "features" in polly["metadata"] and polly["metadata"]["display_name"] == "Amazon Polly"
+
+
+def test_providers_text_and_kind_filter() -> None:
+    out = waav("providers", "--kind", "realtime")
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0].split() == ["KIND", "ID", "ALIASES", "FEATURES", "STATE", "SOURCE"]
+    assert len(lines) == 3 and "evi, hume-evi, hume_evi" in lines[1]
+    assert waav("providers", "--kind", "video").returncode == 2
+
+
+def test_providers_shows_discovered_plugins(tmp_path: Path) -> None:
+    (tmp_path / "pp.py").write_text(
+        "from waav.plugin import PluginConstructor\n"
+        "async def h(payload, ctx):\n    return None\n"
+        "plugins = [PluginConstructor.ws_handler('ping', h)]\n"
+    )
+    (tmp_path / "bad.py").write_text("import does_not_exist\n")
+    env = {**os.environ, "PLUGINS_DIR": str(tmp_path)}
+    exe = shutil.which("waav") or ""
+    cmd = [exe, "providers", "--json"] if exe else [sys.executable, "-m", "waav", "providers", "--json"]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=env)
+    assert out.returncode == 0, out.stderr
+    rows = {r["key"]: r for r in json.loads(out.stdout)}
+    assert rows["ws_handler:ping"]["source"].startswith("plugin_dir:")
+    assert rows["plugin_dir:bad"]["state"] == "failed"
+    assert "does_not_exist" in rows["plugin_dir:bad"]["last_error"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.metadata
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,9 @@ import pytest
 
 import waav
 import waav.audio
+import waav.config
+import waav.plugin
+import waav.providers.base
 from waav._compat import NO_EXTENSIONS, isa_levels
 
 
@@ -18,10 +22,13 @@ def test_public_names_are_pinned() -> None:
     assert sorted(waav.__all__) == sorted(
         [
             "AudioFormatError",
+            "AuthenticationError",
             "ConfigError",
             "LifecycleError",
             "PluginError",
             "PluginNotFoundError",
+            "PluginTimeoutError",
+            "PluginUnavailableError",
             "ProviderAuthError",
             "ProviderConnectionError",
             "ProviderError",
@@ -52,6 +59,22 @@ def test_public_names_are_pinned() -> None:
     )
     for name in waav.audio.__all__:
         assert getattr(waav.audio, name) is not None
+    assert sorted(waav.plugin.__all__) == sorted(
+        [
+            "CATALOG_SHA256", "ENTRY_POINT_GROUP", "IMPLEMENTATION", "AudioCallback", "AudioData",
+            "AudioEncoding", "AudioFormat", "AudioPipeline", "AudioProcessor", "AudioProcessorCapability",
+            "AuthCapability", "AuthCredentials", "AuthIdentity", "AuthStrategy", "BaseRealtime", "BaseSTT",
+            "BaseTTS", "CatalogEntry", "ConnectionState", "CredentialSpec", "IsolationPolicy",
+            "MiddlewareCapability", "PluginConfig", "PluginConstructor", "PluginContext", "PluginHealth",
+            "PluginInfo", "PluginKind", "PluginLifecycle", "PluginRegistry", "PluginState", "ProviderMetadata",
+            "RealtimeCapability", "RealtimeConfig", "STTCapability", "STTConfig", "STTResult", "TTSCapability",
+            "TTSConfig", "WSContext", "WSHandlerCapability", "WSResponse", "WordTiming", "catalog",
+            "catalog_entry", "global_registry", "resolve",
+        ]
+    )
+    for mod in (waav.plugin, waav.providers.base, waav.config):
+        for name in mod.__all__:
+            assert getattr(mod, name) is not None, (mod, name)
 
 
 def test_version_matches_metadata() -> None:
@@ -93,7 +116,9 @@ def test_native_build_loaded() -> None:
     assert set(impl) >= {"_pcm", "_gate"}
     best = isa_levels()[0]
     for name, module in impl.items():
-        expected = f"waav._native.{name}__{best}" if best else f"waav._native.{name}"
+        # only the hot kernels have per-ISA builds (setup.py SIMD_MODULES); others have one
+        has_variant = bool(best) and importlib.util.find_spec(f"waav._native.{name}__{best}") is not None
+        expected = f"waav._native.{name}__{best}" if has_variant else f"waav._native.{name}"
         assert module == expected, impl
 
 
@@ -113,7 +138,7 @@ def test_py_typed_and_stubs_ship() -> None:
     root = Path(waav.__file__).parent
     assert (root / "py.typed").exists()
     if not NO_EXTENSIONS:
-        for stub in ("_pcm.pyi", "_gate.pyi", "_buf.pyi", "_cpu.pyi"):
+        for stub in ("_pcm.pyi", "_gate.pyi", "_buf.pyi", "_cpu.pyi", "_phf.pyi"):
             assert (root / "_native" / stub).exists(), stub
 
 
@@ -121,6 +146,8 @@ def test_no_generated_c_in_install() -> None:
     native = Path(waav.__file__).parent / "_native"
     assert not list(native.glob("*.c"))
     assert not list(native.glob("*.html"))
+    assert not list(native.glob("*.h"))
+    assert (Path(waav.__file__).parent / "plugin" / "_catalog.json").is_file()
 
 
 def test_python_dash_m_runs_the_cli() -> None:
