@@ -180,7 +180,7 @@ def _place(
             d1, d2 = divmod(trial, size)
             idx = [((f1 + d1 * f2 + d2) & 0xFFFFFFFF) & mask for f1, f2, _ in items]
             if len(set(idx)) == len(idx) and all(slots[i] is None for i in idx):
-                for i, (_, _, key) in zip(idx, items):
+                for i, (_, _, key) in zip(idx, items, strict=False):
                     slots[i] = key
                 disp[b] = (d1 << 16) | d2
                 break
@@ -190,7 +190,11 @@ def _place(
 
 
 def _c_string(b: bytes) -> str:
-    return '"' + "".join(chr(c) if 0x20 <= c < 0x7F and c not in (0x22, 0x5C) else f"\\x{c:02x}" for c in b) + '"'
+    return (
+        '"'
+        + "".join(chr(c) if 0x20 <= c < 0x7F and c not in (0x22, 0x5C) else f"\\x{c:02x}" for c in b)
+        + '"'
+    )
 
 
 def emit_header(t: dict[str, Any], sha: str) -> str:

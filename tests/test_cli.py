@@ -91,12 +91,16 @@ def test_providers_lists_the_catalog_as_json() -> None:
     by_kind: dict[str, list[str]] = {}
     for r in rows:
         by_kind.setdefault(r["kind"], []).append(r["id"])
-    assert len(by_kind["stt"]) == 11 and len(by_kind["tts"]) == 12 and len(by_kind["realtime"]) == 2
+    assert len(by_kind["stt"]) == 11
+    assert len(by_kind["tts"]) == 12
+    assert len(by_kind["realtime"]) == 2
     assert "noise-gate" in by_kind["processor"]
     polly = next(r for r in rows if r["key"] == "tts:aws-polly")
     assert polly["aliases"] == ["polly", "amazon-polly", "aws_polly"]
-    assert polly["state"] == "discovered" and polly["available"] is False
-    assert "features" in polly["metadata"] and polly["metadata"]["display_name"] == "Amazon Polly"
+    assert polly["state"] == "discovered"
+    assert polly["available"] is False
+    assert "features" in polly["metadata"]
+    assert polly["metadata"]["display_name"] == "Amazon Polly"
 
 
 def test_providers_text_and_kind_filter() -> None:
@@ -104,7 +108,8 @@ def test_providers_text_and_kind_filter() -> None:
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
     assert lines[0].split() == ["KIND", "ID", "ALIASES", "FEATURES", "STATE", "SOURCE"]
-    assert len(lines) == 3 and "evi, hume-evi, hume_evi" in lines[1]
+    assert len(lines) == 3
+    assert "evi, hume-evi, hume_evi" in lines[1]
     assert waav("providers", "--kind", "video").returncode == 2
 
 

@@ -127,7 +127,9 @@ def _providers(args: argparse.Namespace) -> int:
     rows = []
     for i in infos:
         meta = i.metadata or {}
-        state = i.state + ("" if i.available or i.state == "failed" else " (no adapter yet)" if i.note else "")
+        state = i.state + (
+            "" if i.available or i.state == "failed" else " (no adapter yet)" if i.note else ""
+        )
         rows.append(
             (
                 i.kind,
@@ -141,7 +143,7 @@ def _providers(args: argparse.Namespace) -> int:
     headers = ("KIND", "ID", "ALIASES", "FEATURES", "STATE", "SOURCE")
     widths = [max(len(str(r[c])) for r in [headers, *rows]) for c in range(len(headers))]
     for r in [headers, *rows]:
-        print("  ".join(str(v).ljust(w) for v, w in zip(r, widths)).rstrip())
+        print("  ".join(str(v).ljust(w) for v, w in zip(r, widths, strict=False)).rstrip())
     failed = [i for i in infos if i.state == "failed"]
     for i in failed:
         print(f"failed: {i.key}: {i.stats.get('last_error')}", file=sys.stderr)

@@ -239,7 +239,9 @@ def _from_env(env: Mapping[str, str]) -> tuple[dict[str, Any], dict[tuple[str, .
 # --- YAML -----------------------------------------------------------------------------------------
 
 
-def _lines(node: yaml.Node, path: tuple[str | int, ...], out: dict[tuple[str | int, ...], int], where: str) -> None:
+def _lines(
+    node: yaml.Node, path: tuple[str | int, ...], out: dict[tuple[str | int, ...], int], where: str
+) -> None:
     if isinstance(node, yaml.MappingNode):
         seen: set[str] = set()
         for k, v in node.value:
@@ -247,12 +249,14 @@ def _lines(node: yaml.Node, path: tuple[str | int, ...], out: dict[tuple[str | i
             if key in seen:
                 raise ConfigError(f"{where}:{k.start_mark.line + 1}: {dotted((*path, key))}: duplicate key")
             seen.add(key)
-            out[(*path, key)] = k.start_mark.line + 1
-            _lines(v, (*path, key), out, where)
+            sub = (*path, key)
+            out[sub] = k.start_mark.line + 1
+            _lines(v, sub, out, where)
     elif isinstance(node, yaml.SequenceNode):
         for i, v in enumerate(node.value):
-            out[(*path, i)] = v.start_mark.line + 1
-            _lines(v, (*path, i), out, where)
+            item = (*path, i)
+            out[item] = v.start_mark.line + 1
+            _lines(v, item, out, where)
 
 
 def _read_yaml(path: Path) -> tuple[dict[str, Any], dict[tuple[str | int, ...], int]]:
@@ -276,15 +280,20 @@ def _read_yaml(path: Path) -> tuple[dict[str, Any], dict[tuple[str | int, ...], 
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ConfigError(f"{where}:1: the top level must be a mapping of sections, got {type(data).__name__}")
+        raise ConfigError(
+            f"{where}:1: the top level must be a mapping of sections, got {type(data).__name__}"
+        )
     plugins = data.get("plugins")
     if isinstance(plugins, dict) and "providers" in plugins:
         if "provider_config" in plugins:
             line = lines.get(("plugins", "provider_config"), 1)
-            raise ConfigError(f"{where}:{line}: plugins: give either 'providers' or 'provider_config', not both")
+            raise ConfigError(
+                f"{where}:{line}: plugins: give either 'providers' or 'provider_config', not both"
+            )
         plugins["provider_config"] = plugins.pop("providers")
         for p in [p for p in lines if p[:2] == ("plugins", "providers")]:
-            lines[("plugins", "provider_config", *p[2:])] = lines[p]
+            renamed = ("plugins", "provider_config", *p[2:])
+            lines[renamed] = lines[p]
     return data, lines
 
 
@@ -298,7 +307,9 @@ def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def load_config(path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None) -> ServerConfig:
+def load_config(
+    path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None
+) -> ServerConfig:
     """Load the server configuration: defaults, then environment, then the YAML file (if any)."""
     env_tree, env_origin = _from_env(os.environ if env is None else env)
     yaml_tree: dict[str, Any] = {}
@@ -314,8 +325,12 @@ def load_config(path: str | os.PathLike[str] | None = None, env: Mapping[str, st
         raise ConfigError(_locate(exc, lines, where, env_origin)) from None
 
 
-def _locate(exc: FieldError, lines: Mapping[tuple[str | int, ...], int], where: str,
-            env_origin: Mapping[tuple[str, ...], str]) -> str:
+def _locate(
+    exc: FieldError,
+    lines: Mapping[tuple[str | int, ...], int],
+    where: str,
+    env_origin: Mapping[tuple[str, ...], str],
+) -> str:
     path = exc.path
     for n in range(len(path), 0, -1):
         if path[:n] in lines:

@@ -115,7 +115,9 @@ class GuideNoiseGate(AudioProcessor):
         import numpy as np
 
         x = np.frombuffer(audio, np.int16)
-        return np.where(np.abs(x.astype(np.int32)) / 32768.0 < self.threshold, 0, x).astype(np.int16).tobytes()
+        return (
+            np.where(np.abs(x.astype(np.int32)) / 32768.0 < self.threshold, 0, x).astype(np.int16).tobytes()
+        )
 
 
 class GuideNoiseGateCapability(AudioProcessorCapability):
@@ -132,7 +134,9 @@ class GuideNoiseGateCapability(AudioProcessorCapability):
 
 async def ping_handler(payload: Any, ctx: WSContext) -> WSResponse | None:
     """Tutorial 4: the ping/pong WS handler."""
-    return WSResponse.json({"pong": True, "echo": payload, "stream_id": ctx.stream_id, "timestamp": time.time()})
+    return WSResponse.json(
+        {"pong": True, "echo": payload, "stream_id": ctx.stream_id, "timestamp": time.time()}
+    )
 
 
 class TokenAuth(AuthStrategy):

@@ -11,7 +11,7 @@ import pytest
 from waav import ConfigError, PluginError, PluginNotFoundError
 from waav.plugin import PluginConfig, PluginConstructor, PluginRegistry, STTConfig
 
-GOOD = '''
+GOOD = """
 from waav.plugin import BaseSTT, PluginConstructor, ProviderMetadata
 
 
@@ -33,7 +33,7 @@ def plugins():
             ThrowawaySTT,
         ).with_aliases(["tw"]),
     ]
-'''
+"""
 
 
 def make_dist(root: Path, name: str, entry_points: dict[str, str], modules: dict[str, str]) -> None:
@@ -73,14 +73,19 @@ def test_entry_points_are_discovered_and_broken_ones_reported(throwaway: Path) -
     assert "stt:throwaway" in keys
     assert reg.has_stt_provider("TW")
     stt = reg.create_stt("tw", STTConfig(language="fr-FR"))
-    assert type(stt).__name__ == "ThrowawaySTT" and stt.config.language == "fr-FR"
+    assert type(stt).__name__ == "ThrowawaySTT"
+    assert stt.config.language == "fr-FR"
     info = reg.plugin("stt:throwaway")
-    assert info.source == "entry_point:waav_throwaway:good" and info.state == "registered"
-    assert info.metadata is not None and info.metadata["features"] == ["test"]
+    assert info.source == "entry_point:waav_throwaway:good"
+    assert info.state == "registered"
+    assert info.metadata is not None
+    assert info.metadata["features"] == ["test"]
     broken = reg.plugin("entry_point:broken")
-    assert broken.state == "failed" and "broken on import" in broken.stats["last_error"]
+    assert broken.state == "failed"
+    assert "broken on import" in broken.stats["last_error"]
     missing = reg.plugin("entry_point:missing")
-    assert missing.state == "failed" and "ModuleNotFoundError" in missing.stats["last_error"]
+    assert missing.state == "failed"
+    assert "ModuleNotFoundError" in missing.stats["last_error"]
     # the built-ins and other plugins are unaffected
     assert reg.stt_provider_count() == 12
 
@@ -101,7 +106,7 @@ def test_third_party_entry_points_can_be_disabled(throwaway: Path) -> None:
     assert not reg.has_stt_provider("throwaway")
 
 
-PLUGIN_V1 = '''
+PLUGIN_V1 = """
 from waav.plugin import AudioProcessor, PluginConstructor
 
 VERSION = "{version}"
@@ -113,7 +118,7 @@ class Tag(AudioProcessor):
 
 
 plugins = [PluginConstructor.processor("tagger", None, lambda opts: Tag())]
-'''
+"""
 
 
 async def test_plugin_dir_load_and_hot_reload(tmp_path: Path) -> None:
@@ -133,7 +138,8 @@ async def test_plugin_dir_load_and_hot_reload(tmp_path: Path) -> None:
     (pkg / "impl.py").write_text("async def handler(payload, ctx):\n    return {'pong': payload}\n")
     reg = PluginRegistry()
     reg.configure(PluginConfig(plugin_dir=str(d)))
-    assert reg.has_audio_processor("tagger") and reg.has_ws_handler("ping")
+    assert reg.has_audio_processor("tagger")
+    assert reg.has_ws_handler("ping")
     assert reg.plugin("plugin_dir:broken").state == "failed"
     p = reg.create_audio_processor("tagger")
     assert await p.process(b"!", AudioFormat()) == b"v1!"
@@ -152,7 +158,7 @@ async def test_plugin_dir_load_and_hot_reload(tmp_path: Path) -> None:
     assert await reg.create_audio_processor("tagger").process(b"!", AudioFormat()) == b"v2!"
     # a fixed file loads again, and reload works on a previously broken file too
     (d / "broken.py").write_text(PLUGIN_V1.replace('"tagger"', '"fixed"').format(version="v3"))
-    with pytest.raises(PluginNotFoundError, match="only plugins loaded from plugins.plugin_dir"):
+    with pytest.raises(PluginNotFoundError, match=r"only plugins loaded from plugins\.plugin_dir"):
         await reg.reload("noise-gate")
     reg.load_plugin_dir(d)
     assert reg.has_audio_processor("fixed")

@@ -48,13 +48,16 @@ async def test_exception_becomes_plugin_error_for_that_session_only() -> None:
 
     good, bad = await asyncio.gather(session(a, [b"ok"] * 5), session(b, [b"ok", b"XX", b"ok"]))
     assert good == [b"ok"] * 5
-    assert bad[0] == b"ok" and bad[2] == b"ok"
+    assert bad[0] == b"ok"
+    assert bad[2] == b"ok"
     err = bad[1]
-    assert isinstance(err, PluginError) and err.plugin_id == "processor:flaky"
+    assert isinstance(err, PluginError)
+    assert err.plugin_id == "processor:flaky"
     assert "plugin 'processor:flaky' raised in process: ZeroDivisionError: bad chunk" in str(err)
     assert isinstance(err.__cause__, ZeroDivisionError)
     stats = reg.plugin("processor:flaky").stats
-    assert stats["call_count"] == 10 and stats["error_count"] == 1  # 2 creations + 8 calls
+    assert stats["call_count"] == 10
+    assert stats["error_count"] == 1
     assert "ZeroDivisionError" in stats["last_error"]
 
 
@@ -78,7 +81,8 @@ async def test_repeated_failures_degrade_then_fail() -> None:
         if i == 0:
             assert info.health != "degraded"
         elif i < 3:
-            assert info.health == "degraded" and info.state == "registered"
+            assert info.health == "degraded"
+            assert info.state == "registered"
     info = reg.plugin("processor:flaky")
     assert (info.state, info.health) == ("failed", "unhealthy")
     with pytest.raises(PluginUnavailableError, match="is failed"):
@@ -122,7 +126,9 @@ async def test_declared_errors_pass_through_uncounted_as_failures() -> None:
         with pytest.raises(AuthenticationError, match="unknown token"):
             await strategy.authenticate(type(creds)("bearer", "nope"))
     info = reg.plugin("auth:token")
-    assert info.state == "registered" and info.stats["error_count"] == 20 and info.health != "degraded"
+    assert info.state == "registered"
+    assert info.stats["error_count"] == 20
+    assert info.health != "degraded"
 
 
 async def test_ws_handler_errors_and_timeouts_become_error_frames() -> None:
@@ -143,7 +149,9 @@ async def test_ws_handler_errors_and_timeouts_become_error_frames() -> None:
     reg.register_ws_handler("job", fine, id="fine")
     frames = await reg.dispatch_ws("JOB", 7, WSContext("s1"))
     assert frames[0] == {"type": "error", "message": frames[0]["message"]}  # type: ignore[index]
-    assert "Plugin handler error: plugin 'ws_handler:boom' raised in handle: RuntimeError: nope" in str(frames[0])
+    assert "Plugin handler error: plugin 'ws_handler:boom' raised in handle: RuntimeError: nope" in str(
+        frames[0]
+    )
     assert "timed out" in str(frames[1])
     assert frames[2] == {"type": "plugin_response", "message_type": "JOB", "payload": {"ok": 7}}
 

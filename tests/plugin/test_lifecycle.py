@@ -93,8 +93,10 @@ async def test_start_all_and_shutdown_all_drive_every_plugin() -> None:
         "stt:hang": "running",
         "stt:plain": "running",
     }
-    assert good.calls == ["init", "start"] and bad.calls == ["init"]
-    assert good.ctx is not None and good.ctx.plugin_id == "stt:good"
+    assert good.calls == ["init", "start"]
+    assert bad.calls == ["init"]
+    assert good.ctx is not None
+    assert good.ctx.plugin_id == "stt:good"
     assert "model file missing" in (reg.plugin("stt:bad").stats["last_error"] or "")
     with pytest.raises(PluginUnavailableError, match="is failed"):
         reg.create_stt("bad")
@@ -102,13 +104,19 @@ async def test_start_all_and_shutdown_all_drive_every_plugin() -> None:
     t0 = asyncio.get_running_loop().time()
     states = await reg.shutdown_all(timeout=0.2)
     assert asyncio.get_running_loop().time() - t0 < 2.0  # the hanging shutdown was cut off
-    assert states == {"stt:good": "stopped", "stt:slow": "stopped", "stt:hang": "failed", "stt:plain": "stopped"}
+    assert states == {
+        "stt:good": "stopped",
+        "stt:slow": "stopped",
+        "stt:hang": "failed",
+        "stt:plain": "stopped",
+    }
     assert "timed out in shutdown" in (reg.plugin("stt:hang").stats["last_error"] or "")
     with pytest.raises(PluginUnavailableError, match="is stopped"):
         reg.create_stt("good")
     # a stopped plugin can be started again
     states = await reg.start_all(timeout=1.0)
-    assert states["stt:good"] == "running" and good.calls == ["init", "start", "shutdown", "init", "start"]
+    assert states["stt:good"] == "running"
+    assert good.calls == ["init", "start", "shutdown", "init", "start"]
 
 
 async def test_init_timeout_marks_failed() -> None:
@@ -124,11 +132,20 @@ async def test_stats_are_recorded() -> None:
     reg = PluginRegistry(builtins=False)
     reg.register_stt("echo-stt", EchoSTT)
     info = reg.plugin("stt:echo-stt")
-    assert info.stats["last_active"] is None and info.stats["call_count"] == 0
+    assert info.stats["last_active"] is None
+    assert info.stats["call_count"] == 0
     assert info.stats["loaded_at"] > 0
     reg.create_stt("echo-stt")
     reg.create_stt("echo-stt")
     info = reg.plugin("stt:echo-stt")
-    assert info.stats["call_count"] == 2 and info.stats["error_count"] == 0
+    assert info.stats["call_count"] == 2
+    assert info.stats["error_count"] == 0
     assert info.stats["last_active"] >= info.stats["loaded_at"]
-    assert set(info.to_dict()) >= {"state", "loaded_at", "last_active", "call_count", "error_count", "last_error"}
+    assert set(info.to_dict()) >= {
+        "state",
+        "loaded_at",
+        "last_active",
+        "call_count",
+        "error_count",
+        "last_error",
+    }

@@ -24,17 +24,30 @@ GEN = runpy.run_path(str(ROOT / "providers" / "gen_phf.py"), run_name="gen_phf")
 # The upstream names (upstream.md §2.3), written out here independently of the catalog.
 UPSTREAM: dict[str, dict[str, list[str]]] = {
     "stt": {
-        "deepgram": [], "google": [], "elevenlabs": [], "microsoft-azure": ["azure"], "cartesia": [],
-        "openai": [], "assemblyai": [],
+        "deepgram": [],
+        "google": [],
+        "elevenlabs": [],
+        "microsoft-azure": ["azure"],
+        "cartesia": [],
+        "openai": [],
+        "assemblyai": [],
         "aws-transcribe": ["aws_transcribe", "amazon-transcribe", "transcribe"],
-        "ibm-watson": ["ibm_watson", "watson", "ibm"], "groq": [],
+        "ibm-watson": ["ibm_watson", "watson", "ibm"],
+        "groq": [],
         "gnani": ["gnani-ai", "gnani.ai", "vachana"],
     },
     "tts": {
-        "deepgram": [], "elevenlabs": [], "google": [], "microsoft-azure": ["azure"], "cartesia": [],
-        "openai": [], "aws-polly": ["aws_polly", "amazon-polly", "polly"],
-        "ibm-watson": ["ibm_watson", "watson", "ibm"], "hume": ["hume-ai", "hume_ai"],
-        "lmnt": ["lmnt-ai", "lmnt_ai"], "playht": ["play-ht", "play_ht", "play.ht"],
+        "deepgram": [],
+        "elevenlabs": [],
+        "google": [],
+        "microsoft-azure": ["azure"],
+        "cartesia": [],
+        "openai": [],
+        "aws-polly": ["aws_polly", "amazon-polly", "polly"],
+        "ibm-watson": ["ibm_watson", "watson", "ibm"],
+        "hume": ["hume-ai", "hume_ai"],
+        "lmnt": ["lmnt-ai", "lmnt_ai"],
+        "playht": ["play-ht", "play_ht", "play.ht"],
         "gnani": ["gnani-ai", "gnani.ai"],
     },
     "realtime": {"openai": [], "hume": ["hume_evi", "hume-evi", "evi"]},
@@ -63,7 +76,7 @@ def test_generated_table_is_not_stale() -> None:
     assert runtime == installed
     native = waav.plugin.dispatch.PHF
     if native is not _phf_py:
-        assert native.CATALOG_SHA256 == sha, "compiled _phf table is stale: rebuild waav"
+        assert sha == native.CATALOG_SHA256, "compiled _phf table is stale: rebuild waav"
         header = outputs[GEN["TABLE_H"]]
         assert f'"{sha}"' in header
         assert sorted(native.entries()) == sorted(_expected())

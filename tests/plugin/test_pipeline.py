@@ -29,9 +29,12 @@ class HalfRate(AudioProcessor):
 async def test_pipeline_tracks_formats_and_chains() -> None:
     reg = PluginRegistry()
     reg.register_audio_processor("half", lambda o: HalfRate())
-    pipe = AudioPipeline.from_registry(reg, ["half", ("noise-gate", {"threshold_db": -30.0})], AudioFormat(32000))
+    pipe = AudioPipeline.from_registry(
+        reg, ["half", ("noise-gate", {"threshold_db": -30.0})], AudioFormat(32000)
+    )
     assert [f.sample_rate for f in pipe.formats] == [32000, 16000, 16000]
-    assert pipe.output_format.sample_rate == 16000 and pipe.latency_ms() == 1.5
+    assert pipe.output_format.sample_rate == 16000
+    assert pipe.latency_ms() == 1.5
     pcm = speech_like(0.5, 32000, seed=5)
     chunks = [pcm[i : i + 1280] for i in range(0, len(pcm), 1280)]
     out = b"".join([await pipe.process(c) for c in chunks]) + await pipe.flush()

@@ -28,16 +28,23 @@ def test_builtin_catalog_counts_and_names(registry: PluginRegistry) -> None:
     assert registry.realtime_provider_count() == 2
     assert "microsoft-azure" in registry.get_stt_provider_names()
     assert "azure" not in registry.get_stt_provider_names()
-    assert registry.has_stt_provider("Azure") and registry.has_tts_provider("PLAY.HT")
+    assert registry.has_stt_provider("Azure")
+    assert registry.has_tts_provider("PLAY.HT")
     assert not registry.has_stt_provider("polly")
     meta = registry.get_stt_metadata("deepgram")
-    assert meta is not None and meta.display_name == "Deepgram Nova-3"
+    assert meta is not None
+    assert meta.display_name == "Deepgram Nova-3"
     assert meta.extra["credential_env"] == {"api_key": "DEEPGRAM_API_KEY"}
     groq = registry.get_stt_metadata("GROQ")
     assert groq is not None
-    assert groq.supported_models == ("whisper-large-v3", "whisper-large-v3-turbo", "distil-whisper-large-v3-en")
+    assert groq.supported_models == (
+        "whisper-large-v3",
+        "whisper-large-v3-turbo",
+        "distil-whisper-large-v3-en",
+    )
     gnani = registry.get_stt_metadata("vachana")
-    assert gnani is not None and len(gnani.supported_languages) == 14
+    assert gnani is not None
+    assert len(gnani.supported_languages) == 14
     assert registry.get_realtime_metadata("evi").features >= {"emotion-analysis"}  # type: ignore[union-attr]
 
 
@@ -68,7 +75,8 @@ def test_register_custom_stt_and_create_by_alias(registry: PluginRegistry) -> No
     assert registry.resolve("stt", "Echo") == "echo-stt"
     stt = registry.create_stt("Echo", {"language": "de-DE"})
     assert isinstance(stt, EchoSTT)
-    assert stt.config.provider == "echo-stt" and stt.config.language == "de-DE"
+    assert stt.config.provider == "echo-stt"
+    assert stt.config.language == "de-DE"
     assert registry.stt_provider_count() == 12
     assert registry.plugin("stt:echo-stt").stats["call_count"] == 1
 
@@ -76,11 +84,14 @@ def test_register_custom_stt_and_create_by_alias(registry: PluginRegistry) -> No
 def test_adapter_for_a_catalog_id_keeps_catalog_aliases(registry: PluginRegistry) -> None:
     registry.register_stt("aws-transcribe", EchoSTT)
     stt = registry.create_stt("Amazon-Transcribe")
-    assert isinstance(stt, EchoSTT) and stt.provider_id == "echo-stt"
+    assert isinstance(stt, EchoSTT)
+    assert stt.provider_id == "echo-stt"
     info = registry.plugin("stt:aws-transcribe")
-    assert info.state == "registered" and info.available
+    assert info.state == "registered"
+    assert info.available
     assert set(info.aliases) >= {"transcribe", "amazon-transcribe", "aws_transcribe"}
-    assert info.metadata is not None and info.metadata["display_name"] == "Amazon Transcribe"
+    assert info.metadata is not None
+    assert info.metadata["display_name"] == "Amazon Transcribe"
     registry.unregister("stt:aws-transcribe")
     with pytest.raises(PluginUnavailableError):
         registry.create_stt("transcribe")
@@ -98,7 +109,9 @@ def test_alias_collisions_are_refused(registry: PluginRegistry) -> None:
 
 def test_factory_must_return_the_base_class(registry: PluginRegistry) -> None:
     registry.register_stt("liar", lambda cfg: object())
-    with pytest.raises(PluginError, match="plugin 'stt:liar' raised in create_stt: TypeError: factory returned object"):
+    with pytest.raises(
+        PluginError, match="plugin 'stt:liar' raised in create_stt: TypeError: factory returned object"
+    ):
         registry.create_stt("liar")
 
 
@@ -110,21 +123,29 @@ def test_config_unknown_keys_are_rejected(registry: PluginRegistry) -> None:
     assert registry.plugin("stt:echo-stt").stats["error_count"] == 0
 
 
-def test_provider_config_is_merged_at_creation(registry: PluginRegistry, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_provider_config_is_merged_at_creation(
+    registry: PluginRegistry, monkeypatch: pytest.MonkeyPatch
+) -> None:
     registry.register_stt("deepgram", EchoSTT)
     monkeypatch.delenv("DEEPGRAM_API_KEY", raising=False)
     registry.configure(
-        PluginConfig(provider_config={"DeepGram": {"model": "nova-2", "endpointing": 200, "options": {"tag": "a"}}})
+        PluginConfig(
+            provider_config={"DeepGram": {"model": "nova-2", "endpointing": 200, "options": {"tag": "a"}}}
+        )
     )
     cfg = registry.create_stt("deepgram").config
-    assert cfg.model == "nova-2" and cfg.options == {"endpointing": 200, "tag": "a"}
+    assert cfg.model == "nova-2"
+    assert cfg.options == {"endpointing": 200, "tag": "a"}
     assert cfg.api_key == ""
     # explicit session values win over provider_config, even when equal to the default
     cfg = registry.create_stt("deepgram", STTConfig(model="nova-3", options={"tag": "b"})).config
-    assert cfg.model == "nova-3" and cfg.options == {"endpointing": 200, "tag": "b"}
+    assert cfg.model == "nova-3"
+    assert cfg.options == {"endpointing": 200, "tag": "b"}
 
 
-def test_credentials_from_upstream_env_vars(registry: PluginRegistry, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_credentials_from_upstream_env_vars(
+    registry: PluginRegistry, monkeypatch: pytest.MonkeyPatch
+) -> None:
     registry.register_stt("deepgram", EchoSTT)
     registry.register_stt("microsoft-azure", EchoSTT)
     monkeypatch.setenv("DEEPGRAM_API_KEY", "dg-secret")
@@ -132,10 +153,12 @@ def test_credentials_from_upstream_env_vars(registry: PluginRegistry, monkeypatc
     monkeypatch.delenv("AZURE_SPEECH_REGION", raising=False)
     monkeypatch.setenv("WAAV_DEEPGRAM_BASE_URL", "ws://127.0.0.1:9/fake")
     dg = registry.create_stt("deepgram").config
-    assert dg.api_key == "dg-secret" and dg.base_url == "ws://127.0.0.1:9/fake"
+    assert dg.api_key == "dg-secret"
+    assert dg.base_url == "ws://127.0.0.1:9/fake"
     assert registry.create_stt("deepgram", {"api_key": "client"}).config.api_key == "client"
     az = registry.create_stt("azure").config
-    assert az.api_key == "az-secret" and az.options["region"] == "eastus"  # upstream default region
+    assert az.api_key == "az-secret"
+    assert az.options["region"] == "eastus"
     registry.configure(credentials=lambda spec: f"from-{spec.yaml}")
     assert registry.create_stt("azure").config.options["region"] == "from-azure_speech_region"
 
@@ -179,7 +202,9 @@ def test_thread_safe_registration_hammer() -> None:
         barrier.wait()
         try:
             for i in range(per):
-                registry.register(PluginConstructor.stt(f"p{t}-{i}", None, EchoSTT).with_aliases([f"a{t}-{i}"]))
+                registry.register(
+                    PluginConstructor.stt(f"p{t}-{i}", None, EchoSTT).with_aliases([f"a{t}-{i}"])
+                )
                 registry.create_stt(f"A{t}-{i}")
         except BaseException as exc:
             errors.append(exc)

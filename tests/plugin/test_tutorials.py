@@ -37,15 +37,19 @@ async def test_custom_stt_plugin() -> None:
     got: list[STTResult] = []
     stt.on_result(got.append)
     await stt.connect()
-    assert stt.is_connected and stt.is_ready()
+    assert stt.is_connected
+    assert stt.is_ready()
     await stt.send_audio(b"\0" * 640)
     await stt.send_audio(b"\0" * 320)
     await stt.disconnect()
     assert [r.transcript for r in got] == ["chunk 0 of 640 bytes", "chunk 1 of 320 bytes"]
     assert [r.is_speech_final for r in got] == [False, True]
-    assert got[0].confidence == 1.0 and got[0].language == "hi-IN" and got[0].words is not None
+    assert got[0].confidence == 1.0
+    assert got[0].language == "hi-IN"
+    assert got[0].words is not None
     assert got[0].to_message()["words"] == [{"word": "chunk", "start": 0.0, "end": 0.1, "confidence": None}]
-    assert stt.stats.results_count == 2 and stt.stats.total_audio_bytes == 960
+    assert stt.stats.results_count == 2
+    assert stt.stats.total_audio_bytes == 960
     assert reg.get_stt_metadata("echo").features == {"streaming", "word-timestamps"}  # type: ignore[union-attr]
 
 
@@ -53,8 +57,11 @@ async def test_tts_plugin_with_voice_cloning_metadata() -> None:
     reg = PluginRegistry()
     reg.register(PluginConstructor.tts("clone-tts", clone_tts_metadata, ClonedVoiceTTS))
     meta = reg.get_tts_metadata("CLONE-TTS")
-    assert meta is not None and "voice-cloning" in meta.features
-    assert [i.id for i in reg.plugins("tts") if "voice-cloning" in (i.metadata or {}).get("features", [])] == [
+    assert meta is not None
+    assert "voice-cloning" in meta.features
+    assert [
+        i.id for i in reg.plugins("tts") if "voice-cloning" in (i.metadata or {}).get("features", [])
+    ] == [
         "clone-tts",
         "elevenlabs",
         "hume",
@@ -77,7 +84,12 @@ async def test_tts_plugin_with_voice_cloning_metadata() -> None:
     await tts.connect()
     await tts.speak("hello", flush=False)
     await tts.speak("hi")
-    assert events == [AudioData(b"\x01\x00" * 5, 16000), "complete", AudioData(b"\x01\x00" * 2, 16000), "complete"]
+    assert events == [
+        AudioData(b"\x01\x00" * 5, 16000),
+        "complete",
+        AudioData(b"\x01\x00" * 2, 16000),
+        "complete",
+    ]
 
 
 async def test_noise_gate_processor_plugin_and_builtin_agree() -> None:
@@ -94,12 +106,16 @@ async def test_noise_gate_processor_plugin_and_builtin_agree() -> None:
 async def test_ping_pong_ws_handler() -> None:
     reg = PluginRegistry()
     reg.register_ws_handler("ping", ping_handler)
-    assert reg.has_ws_handler("PING") and reg.get_ws_message_types() == ["ping"]
+    assert reg.has_ws_handler("PING")
+    assert reg.get_ws_message_types() == ["ping"]
     frames = await reg.dispatch_ws("ping", {"n": 1}, WSContext(stream_id="abc", authenticated=True))
     assert len(frames) == 1
     frame = frames[0]
-    assert isinstance(frame, dict) and frame["type"] == "plugin_response" and frame["message_type"] == "ping"
-    assert frame["payload"]["pong"] is True and frame["payload"]["echo"] == {"n": 1}
+    assert isinstance(frame, dict)
+    assert frame["type"] == "plugin_response"
+    assert frame["message_type"] == "ping"
+    assert frame["payload"]["pong"] is True
+    assert frame["payload"]["echo"] == {"n": 1}
     assert frame["payload"]["stream_id"] == "abc"
     assert await reg.dispatch_ws("nope", {}, WSContext()) == [
         {"type": "error", "message": "Unknown custom message type: nope"}

@@ -53,7 +53,9 @@ def _load() -> dict[str, Any]:
 
 def _entry(p: dict[str, Any]) -> CatalogEntry:
     kind = PluginKind(p["kind"])
-    creds = tuple(CredentialSpec(c["option"], c["env"], c["yaml"], c.get("default")) for c in p["credentials"])
+    creds = tuple(
+        CredentialSpec(c["option"], c["env"], c["yaml"], c.get("default")) for c in p["credentials"]
+    )
     meta = (
         ProviderMetadata.for_kind(kind, p["id"], p["display_name"])
         .with_description(p["description"])

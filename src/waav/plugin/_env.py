@@ -24,7 +24,9 @@ def parse_bool(value: str, name: str) -> bool:
     raise ConfigError(f"environment variable {name}={value!r} is not a boolean (use true/false, 1/0, yes/no)")
 
 
-def plugin_config_from_env(env: Mapping[str, str] | None = None, base: PluginConfig | None = None) -> PluginConfig:
+def plugin_config_from_env(
+    env: Mapping[str, str] | None = None, base: PluginConfig | None = None
+) -> PluginConfig:
     """``PLUGINS_ENABLED`` (default true) and ``PLUGINS_DIR`` applied over ``base``."""
     env = os.environ if env is None else env
     kwargs = {}

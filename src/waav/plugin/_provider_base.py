@@ -108,7 +108,8 @@ class STTResult:
         }
         if self.words is not None:
             msg["words"] = [
-                {"word": w.word, "start": w.start, "end": w.end, "confidence": w.confidence} for w in self.words
+                {"word": w.word, "start": w.start, "end": w.end, "confidence": w.confidence}
+                for w in self.words
             ]
         return msg
 

@@ -84,10 +84,12 @@ class EmotionConfig:
     description: str | None = None
 
     def _check(self) -> None:
-        if isinstance(self.intensity, str):
-            object.__setattr__(self, "intensity", _INTENSITY[self.intensity])
-        if self.intensity is not None and not 0.0 <= self.intensity <= 1.0:
-            raise FieldError(("intensity",), f"must be in [0, 1], got {self.intensity!r}", owner="EmotionConfig")
+        value = self.intensity
+        if isinstance(value, str):
+            value = _INTENSITY[value]
+            object.__setattr__(self, "intensity", value)
+        if value is not None and not 0.0 <= value <= 1.0:
+            raise FieldError(("intensity",), f"must be in [0, 1], got {value!r}", owner="EmotionConfig")
         if self.description is not None and len(self.description) > 100:
             raise FieldError(("description",), "must be at most 100 characters", owner="EmotionConfig")
 
@@ -141,7 +143,7 @@ class ReconnectionConfig:
 
 @config_class
 class TurnDetection:
-    """Server-side turn detection: ``server_vad`` (threshold/padding/silence), ``semantic_vad`` or ``none``."""
+    """Server-side turn detection: ``server_vad`` (threshold/padding/silence), ``semantic_vad``, ``none``."""
 
     type: Literal["server_vad", "semantic_vad", "none"] = "server_vad"
     threshold: float = 0.5

@@ -39,7 +39,9 @@ class PluginConfig:
         if self.lifecycle_timeout <= 0:
             raise FieldError(("lifecycle_timeout",), "must be > 0", owner="PluginConfig")
         if not 1 <= self.degrade_after <= self.fail_after:
-            raise FieldError(("degrade_after",), "must satisfy 1 <= degrade_after <= fail_after", owner="PluginConfig")
+            raise FieldError(
+                ("degrade_after",), "must satisfy 1 <= degrade_after <= fail_after", owner="PluginConfig"
+            )
 
     def isolation_policy(self) -> IsolationPolicy:
         return IsolationPolicy(

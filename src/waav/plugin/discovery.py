@@ -127,7 +127,9 @@ class PluginConstructor:
         if isinstance(obj, RealtimeCapability):
             return cls(PluginKind.REALTIME, obj.provider_id, obj.create_realtime, obj.metadata, lifecycle=lc)
         if isinstance(obj, AudioProcessorCapability):
-            return cls(PluginKind.PROCESSOR, obj.processor_id, obj.create_processor, obj.metadata, lifecycle=lc)
+            return cls(
+                PluginKind.PROCESSOR, obj.processor_id, obj.create_processor, obj.metadata, lifecycle=lc
+            )
         if isinstance(obj, MiddlewareCapability):
             return cls(
                 PluginKind.MIDDLEWARE,

@@ -87,9 +87,7 @@ class Isolation:
         if isinstance(exc, (asyncio.TimeoutError, TimeoutError)) and not isinstance(exc, WaavError):
             err: PluginError = PluginTimeoutError(f"plugin {key!r} timed out in {what}", plugin_id=key)
         else:
-            err = PluginError(
-                f"plugin {key!r} raised in {what}: {type(exc).__name__}: {exc}", plugin_id=key
-            )
+            err = PluginError(f"plugin {key!r} raised in {what}: {type(exc).__name__}: {exc}", plugin_id=key)
         n = self.entry.record_error(str(err), failure=True)
         log.warning("%s", err)
         if n >= self.policy.fail_after:
@@ -124,7 +122,7 @@ class Isolation:
         what: str,
         fn: Callable[..., Awaitable[T]],
         *args: Any,
-        timeout: float | None | bool = True,
+        timeout: float | bool | None = True,
         **kwargs: Any,
     ) -> T:
         """Await a plugin coroutine function under isolation, with a timeout.

@@ -38,7 +38,9 @@ def _options(given: Mapping[str, Any], allowed: Mapping[str, Any], owner: str) -
 
 def _require_pcm16(fmt: AudioFormat, owner: str, *, mono: bool = True) -> None:
     if fmt.encoding is not AudioEncoding.PCM or fmt.bits_per_sample != 16:
-        raise AudioFormatError(f"{owner} needs 16-bit PCM, got {fmt.encoding.value}/{fmt.bits_per_sample}-bit")
+        raise AudioFormatError(
+            f"{owner} needs 16-bit PCM, got {fmt.encoding.value}/{fmt.bits_per_sample}-bit"
+        )
     if mono and fmt.channels != 1:
         raise AudioFormatError(f"{owner} needs mono audio, got {fmt.channels} channels")
 
@@ -64,11 +66,13 @@ class NoiseGateProcessor(AudioProcessor):
     async def process(self, chunk: bytes, fmt: AudioFormat) -> bytes:
         _require_pcm16(fmt, "noise-gate")
         if self.options["threshold"] is not None:
-            return audio.noise_gate(chunk, self.options["threshold"])
+            gated: bytes = audio.noise_gate(chunk, self.options["threshold"])
+            return gated
         if self._gate is None or self._rate != fmt.sample_rate:
             o = self.options
-            self._gate = audio.NoiseGate(fmt.sample_rate, o["threshold_db"], o["attack_ms"], o["hold_ms"],
-                                         o["release_ms"])
+            self._gate = audio.NoiseGate(
+                fmt.sample_rate, o["threshold_db"], o["attack_ms"], o["hold_ms"], o["release_ms"]
+            )
             self._rate = fmt.sample_rate
         out: bytes = self._gate.process(chunk)
         return out
@@ -98,7 +102,10 @@ class ResampleProcessor(AudioProcessor):
         key = (fmt.sample_rate, fmt.channels)
         if self._rs is None or self._key != key:
             self._rs = audio.Resampler(  # type: ignore[attr-defined]
-                fmt.sample_rate, self.options["out_rate"], channels=fmt.channels, dtype="int16",
+                fmt.sample_rate,
+                self.options["out_rate"],
+                channels=fmt.channels,
+                dtype="int16",
                 quality=self.options["quality"],
             )
             self._key = key
@@ -127,10 +134,14 @@ def builtin_processors() -> list[PluginConstructor]:
     out = [
         PluginConstructor.processor(
             "noise-gate",
-            lambda: ProviderMetadata.processor("noise-gate", "Noise gate (native)")
-            .with_description("Zero quiet samples (threshold) or the click-free streaming NoiseGate (threshold_db)")
-            .with_optional_config(list(NoiseGateProcessor.DEFAULTS))
-            .with_features(["native", "streaming"]),
+            lambda: (
+                ProviderMetadata.processor("noise-gate", "Noise gate (native)")
+                .with_description(
+                    "Zero quiet samples (threshold) or the click-free streaming NoiseGate (threshold_db)"
+                )
+                .with_optional_config(list(NoiseGateProcessor.DEFAULTS))
+                .with_features(["native", "streaming"])
+            ),
             NoiseGateProcessor,
         ).with_aliases(["noise_gate", "gate"])
     ]
@@ -138,11 +149,13 @@ def builtin_processors() -> list[PluginConstructor]:
         out.append(
             PluginConstructor.processor(
                 "resample",
-                lambda: ProviderMetadata.processor("resample", "Resampler (native)")
-                .with_description("Sample-rate conversion of int16 PCM with waav.audio.Resampler")
-                .with_required_config(["out_rate"])
-                .with_optional_config(["quality"])
-                .with_features(["native", "streaming", "changes-rate"]),
+                lambda: (
+                    ProviderMetadata.processor("resample", "Resampler (native)")
+                    .with_description("Sample-rate conversion of int16 PCM with waav.audio.Resampler")
+                    .with_required_config(["out_rate"])
+                    .with_optional_config(["quality"])
+                    .with_features(["native", "streaming", "changes-rate"])
+                ),
                 ResampleProcessor,
             ).with_aliases(["resampler"])
         )
@@ -193,7 +206,7 @@ class AudioPipeline:
             raise AudioFormatError(
                 f"chunk of {len(chunk)} bytes is not a whole number of {fmt.bytes_per_frame}-byte frames"
             )
-        for p, f in zip(self.processors, self.formats):
+        for p, f in zip(self.processors, self.formats, strict=False):
             chunk = await p.process(chunk, f)
         return chunk
 
@@ -202,7 +215,7 @@ class AudioPipeline:
         out = b""
         for i, p in enumerate(self.processors):
             tail = await p.flush(self.formats[i])
-            for q, f in zip(self.processors[i + 1 :], self.formats[i + 1 :]):
+            for q, f in zip(self.processors[i + 1 :], self.formats[i + 1 :], strict=False):
                 tail = await q.process(tail, f) if tail else tail
             out += tail
         return out

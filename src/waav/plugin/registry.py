@@ -266,8 +266,16 @@ class PluginRegistry:
             elif old is not None and old.entry.state is not PluginState.FAILED:
                 plugin = old  # re-registration replaces the factory, keeps the stats
             else:
-                plugin = self._new_plugin(key, PluginState.DISCOVERED, kind=kind, id=pid, aliases=(), metadata=None,
-                                          factory=None, source=source)
+                plugin = self._new_plugin(
+                    key,
+                    PluginState.DISCOVERED,
+                    kind=kind,
+                    id=pid,
+                    aliases=(),
+                    metadata=None,
+                    factory=None,
+                    source=source,
+                )
                 plugin.entry.transition(PluginState.REGISTERED)
             plugin.metadata = meta
             plugin.aliases = aliases
@@ -317,38 +325,85 @@ class PluginRegistry:
         return self.register(PluginConstructor.capability(obj), source=source)
 
     def _register_fn(
-        self, kind: PluginKind, id: str, factory: Callable[..., Any], metadata: ProviderMetadata | None,
-        aliases: Iterable[str], **kw: Any,
+        self,
+        kind: PluginKind,
+        id: str,
+        factory: Callable[..., Any],
+        metadata: ProviderMetadata | None,
+        aliases: Iterable[str],
+        **kw: Any,
     ) -> str:
         meta_fn = (lambda: metadata) if metadata is not None else None
         return self.register(PluginConstructor(kind, id, factory, meta_fn, tuple(aliases), **kw))
 
-    def register_stt(self, id: str, factory: Callable[[STTConfig], BaseSTT],
-                     metadata: ProviderMetadata | None = None, *, aliases: Iterable[str] = ()) -> str:
+    def register_stt(
+        self,
+        id: str,
+        factory: Callable[[STTConfig], BaseSTT],
+        metadata: ProviderMetadata | None = None,
+        *,
+        aliases: Iterable[str] = (),
+    ) -> str:
         return self._register_fn(K.STT, id, factory, metadata, aliases)
 
-    def register_tts(self, id: str, factory: Callable[[TTSConfig], BaseTTS],
-                     metadata: ProviderMetadata | None = None, *, aliases: Iterable[str] = ()) -> str:
+    def register_tts(
+        self,
+        id: str,
+        factory: Callable[[TTSConfig], BaseTTS],
+        metadata: ProviderMetadata | None = None,
+        *,
+        aliases: Iterable[str] = (),
+    ) -> str:
         return self._register_fn(K.TTS, id, factory, metadata, aliases)
 
-    def register_realtime(self, id: str, factory: Callable[[RealtimeConfig], BaseRealtime],
-                          metadata: ProviderMetadata | None = None, *, aliases: Iterable[str] = ()) -> str:
+    def register_realtime(
+        self,
+        id: str,
+        factory: Callable[[RealtimeConfig], BaseRealtime],
+        metadata: ProviderMetadata | None = None,
+        *,
+        aliases: Iterable[str] = (),
+    ) -> str:
         return self._register_fn(K.REALTIME, id, factory, metadata, aliases)
 
-    def register_audio_processor(self, id: str, factory: Callable[[Mapping[str, Any]], AudioProcessor],
-                                 metadata: ProviderMetadata | None = None, *, aliases: Iterable[str] = ()) -> str:
+    def register_audio_processor(
+        self,
+        id: str,
+        factory: Callable[[Mapping[str, Any]], AudioProcessor],
+        metadata: ProviderMetadata | None = None,
+        *,
+        aliases: Iterable[str] = (),
+    ) -> str:
         return self._register_fn(K.PROCESSOR, id, factory, metadata, aliases)
 
-    def register_middleware(self, id: str, factory: Callable[[ASGIApp, Mapping[str, Any]], ASGIApp],
-                            metadata: ProviderMetadata | None = None, *, priority: int = 100) -> str:
+    def register_middleware(
+        self,
+        id: str,
+        factory: Callable[[ASGIApp, Mapping[str, Any]], ASGIApp],
+        metadata: ProviderMetadata | None = None,
+        *,
+        priority: int = 100,
+    ) -> str:
         return self._register_fn(K.MIDDLEWARE, id, factory, metadata, (), priority=priority)
 
-    def register_auth_strategy(self, id: str, factory: Callable[[Mapping[str, Any]], AuthStrategy],
-                               metadata: ProviderMetadata | None = None, *, aliases: Iterable[str] = ()) -> str:
+    def register_auth_strategy(
+        self,
+        id: str,
+        factory: Callable[[Mapping[str, Any]], AuthStrategy],
+        metadata: ProviderMetadata | None = None,
+        *,
+        aliases: Iterable[str] = (),
+    ) -> str:
         return self._register_fn(K.AUTH, id, factory, metadata, aliases)
 
-    def register_ws_handler(self, message_type: str, handler: Callable[..., Any], *, id: str | None = None,
-                            metadata: ProviderMetadata | None = None) -> str:
+    def register_ws_handler(
+        self,
+        message_type: str,
+        handler: Callable[..., Any],
+        *,
+        id: str | None = None,
+        metadata: ProviderMetadata | None = None,
+    ) -> str:
         meta_fn = (lambda: metadata) if metadata is not None else None
         return self.register(PluginConstructor.ws_handler(message_type, handler, id=id, metadata_fn=meta_fn))
 
@@ -360,7 +415,7 @@ class PluginRegistry:
     def _resolve_id(self, kind: PluginKind, name: str) -> str | None:
         if not isinstance(name, str):
             raise TypeError(f"provider name must be a str, got {type(name).__name__}")
-        cid = phf_resolve(kind.value, name)
+        cid: str | None = phf_resolve(kind.value, name)
         if cid is not None:
             return cid
         return self._names[kind].get(_lower(name))
@@ -536,12 +591,13 @@ class PluginRegistry:
         cfg = self._provider_config(plugin, config, cls)
 
         def make() -> Any:
-            obj = factory(cfg)
+            obj: Any = factory(cfg)
             if not isinstance(obj, base):
                 raise TypeError(f"factory returned {type(obj).__name__}, not a {base.__name__}")
-            if not getattr(obj, "provider_id", ""):
-                obj.provider_id = plugin.id
-            return obj
+            provider: Any = obj  # narrowed to `object` by the isinstance above
+            if not getattr(provider, "provider_id", ""):
+                provider.provider_id = plugin.id
+            return provider
 
         return plugin.isolation.call(f"create_{kind.value}", make)
 
@@ -554,7 +610,9 @@ class PluginRegistry:
         result: BaseTTS = self._create(K.TTS, name, config, TTSConfig, BaseTTS)
         return result
 
-    def create_realtime(self, name: str, config: RealtimeConfig | Mapping[str, Any] | None = None) -> BaseRealtime:
+    def create_realtime(
+        self, name: str, config: RealtimeConfig | Mapping[str, Any] | None = None
+    ) -> BaseRealtime:
         result: BaseRealtime = self._create(K.REALTIME, name, config, RealtimeConfig, BaseRealtime)
         return result
 
@@ -628,7 +686,9 @@ class PluginRegistry:
     def ws_handler_count(self) -> int:
         return sum(len(v) for v in self._ws.values())
 
-    async def dispatch_ws(self, message_type: str, payload: Any, ctx: WSContext) -> list[dict[str, Any] | bytes]:
+    async def dispatch_ws(
+        self, message_type: str, payload: Any, ctx: WSContext
+    ) -> list[dict[str, Any] | bytes]:
         """Run every handler of ``message_type`` in registration order; return the frames to send.
 
         JSON replies become ``{"type": "plugin_response", "message_type", "payload"}``, binary
@@ -753,9 +813,10 @@ class PluginRegistry:
         """
         t = timeout if timeout is not None else self._policy.lifecycle_timeout
         todo = [
-            p for p in list(self._plugins.values())
-            if p.factory is not None and p.entry.state in (PluginState.REGISTERED, PluginState.STOPPED,
-                                                          PluginState.READY)
+            p
+            for p in list(self._plugins.values())
+            if p.factory is not None
+            and p.entry.state in (PluginState.REGISTERED, PluginState.STOPPED, PluginState.READY)
         ]
         await asyncio.gather(*(self._start_one(p, t) for p in todo))
         self._started = True
@@ -777,7 +838,11 @@ class PluginRegistry:
     async def shutdown_all(self, *, timeout: float | None = None) -> dict[str, str]:
         """Stop every ready/running plugin (concurrently, each with a timeout)."""
         t = timeout if timeout is not None else self._policy.lifecycle_timeout
-        todo = [p for p in list(self._plugins.values()) if p.entry.state in (PluginState.RUNNING, PluginState.READY)]
+        todo = [
+            p
+            for p in list(self._plugins.values())
+            if p.entry.state in (PluginState.RUNNING, PluginState.READY)
+        ]
         await asyncio.gather(*(self._stop_one(p, t) for p in todo))
         self._started = False
         return {p.key: p.entry.state.value for p in todo}
@@ -798,8 +863,16 @@ class PluginRegistry:
     # --- discovery -------------------------------------------------------------------------------
     def _record_failed(self, key: str, source: str, message: str) -> None:
         with self._lock:
-            plugin = self._new_plugin(key, PluginState.DISCOVERED, kind=None, id=key, aliases=(), metadata=None,
-                                      factory=None, source=source)
+            plugin = self._new_plugin(
+                key,
+                PluginState.DISCOVERED,
+                kind=None,
+                id=key,
+                aliases=(),
+                metadata=None,
+                factory=None,
+                source=source,
+            )
             plugin.entry.transition(PluginState.FAILED)
             plugin.entry.last_error = message
             plugin.entry.health = PluginHealth.UNHEALTHY
@@ -823,7 +896,7 @@ class PluginRegistry:
                 ctors = constructors_from(ep.load(), f"entry point {ep.name!r} ({ep.value})")
                 for ctor in ctors:
                     keys.append(self.register(ctor, source=source if not own else "builtin"))
-            except Exception as exc:  # noqa: BLE001 - one bad plugin must not stop the others
+            except Exception as exc:
                 msg = f"{type(exc).__name__}: {exc}"
                 log.error("plugin entry point %r (%s) failed to load: %s", ep.name, ep.value, msg)
                 self._record_failed(f"entry_point:{ep.name}", source, msg)
@@ -840,7 +913,7 @@ class PluginRegistry:
             name = item.stem if item.is_file() else item.name
             try:
                 keys += self._load_source(name, item)
-            except Exception as exc:  # noqa: BLE001 - one bad plugin must not stop the others
+            except Exception as exc:
                 msg = f"{type(exc).__name__}: {exc}"
                 log.error("plugin %s failed to load: %s", item, msg)
                 self._record_failed(f"plugin_dir:{name}", f"plugin_dir:{item}", msg)
@@ -868,8 +941,9 @@ class PluginRegistry:
             module = import_plugin_file(item)
             ctors = constructors_from(module, str(item))
         except Exception as exc:
-            raise PluginError(f"reloading plugin {name!r} failed; the old version stays: {exc}",
-                              plugin_id=name) from exc
+            raise PluginError(
+                f"reloading plugin {name!r} failed; the old version stays: {exc}", plugin_id=name
+            ) from exc
         source = f"plugin_dir:{item}"
         old = [p for p in list(self._plugins.values()) if p.source == source]
         for p in old:
@@ -878,7 +952,9 @@ class PluginRegistry:
             self.unregister(p.key)
         keys = [self.register(c, source=source) for c in ctors]
         if self._started:
-            await asyncio.gather(*(self._start_one(self._plugins[k], self._policy.lifecycle_timeout) for k in keys))
+            await asyncio.gather(
+                *(self._start_one(self._plugins[k], self._policy.lifecycle_timeout) for k in keys)
+            )
         return keys
 
     def _source_name(self, plugin_id: str) -> str:
@@ -890,7 +966,8 @@ class PluginRegistry:
                     if p.source == f"plugin_dir:{path}":
                         return name
         raise PluginNotFoundError(
-            f"no plugin_dir plugin {plugin_id!r}; only plugins loaded from plugins.plugin_dir can be reloaded",
+            f"no plugin_dir plugin {plugin_id!r}; "
+            "only plugins loaded from plugins.plugin_dir can be reloaded",
             plugin_id=plugin_id,
         )
 
