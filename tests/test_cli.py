@@ -129,3 +129,19 @@ def test_providers_shows_discovered_plugins(tmp_path: Path) -> None:
     assert rows["ws_handler:ping"]["source"].startswith("plugin_dir:")
     assert rows["plugin_dir:bad"]["state"] == "failed"
     assert "does_not_exist" in rows["plugin_dir:bad"]["last_error"]
+
+
+def test_plugins_enabled_false_skips_plugin_dir(tmp_path: Path) -> None:
+    (tmp_path / "pp.py").write_text(
+        "from waav.plugin import PluginConstructor\n"
+        "async def h(payload, ctx):\n    return None\n"
+        "plugins = [PluginConstructor.ws_handler('ping', h)]\n"
+    )
+    env = {**os.environ, "PLUGINS_DIR": str(tmp_path), "PLUGINS_ENABLED": "false"}
+    exe = shutil.which("waav") or ""
+    cmd = [exe, "providers", "--json"] if exe else [sys.executable, "-m", "waav", "providers", "--json"]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=env)
+    assert out.returncode == 0, out.stderr
+    keys = {r["key"] for r in json.loads(out.stdout)}
+    assert "ws_handler:ping" not in keys
+    assert "stt:deepgram" in keys

@@ -149,3 +149,22 @@ async def test_stats_are_recorded() -> None:
         "error_count",
         "last_error",
     }
+
+
+async def test_health_is_polled_through_isolation() -> None:
+    from waav.plugin import PluginHealth
+
+    class Sick(Hooks):
+        async def health(self) -> PluginHealth:
+            return PluginHealth.DEGRADED
+
+    class Crashy(Hooks):
+        async def health(self) -> PluginHealth:
+            raise OSError("probe failed")
+
+    reg = PluginRegistry(builtins=False)
+    reg.register(PluginConstructor.stt("ok", None, EchoSTT).with_lifecycle(Hooks()))
+    reg.register(PluginConstructor.stt("sick", None, EchoSTT).with_lifecycle(Sick()))
+    reg.register(PluginConstructor.stt("crashy", None, EchoSTT).with_lifecycle(Crashy()))
+    await reg.start_all()
+    assert await reg.health() == {"stt:ok": "healthy", "stt:sick": "degraded", "stt:crashy": "unhealthy"}
