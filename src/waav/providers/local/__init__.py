@@ -1,0 +1,1 @@
+"""Embedded offline engines: speech recognition and synthesis with no keys and no network."""

@@ -1,0 +1,1 @@
+"""Realtime (speech-to-speech) adapters, registered under the catalog ids."""
