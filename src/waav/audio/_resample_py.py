@@ -67,6 +67,7 @@ QUALITIES: dict[str, tuple[float, float, float, int]] = {
 
 LANES = 16  # float32 lanes of the dot product (one AVX-512 register)
 EXACT_TABLE_MAX = 1 << 18  # up to this many weights, one table row per phase (no interpolation)
+SEQ_MAX_L, SEQ_MAX_M = 16, 64  # few phases, short period: taps summed in order (see _dot_seq)
 I0_TERMS = 48  # power-series terms of I0; enough for β <= 20
 
 _F32 = np.float32
@@ -113,6 +114,7 @@ class _Filter:
     D: int  # algorithmic delay in output samples
     P: int  # table phases per input sample (== L when exact)
     exact: bool
+    seq: bool  # summation order: taps in order (True), or 16 lanes + pairwise tree
     table: npt.NDArray[np.float32]  # (P, K) exact, (P + 1, K) interpolated
     diff: npt.NDArray[np.float32] | None  # table[r + 1] - table[r] (interpolated only)
 
@@ -153,7 +155,8 @@ def _design(L: int, M: int, quality: str) -> _Filter:
     table.setflags(write=False)
     if diff is not None:
         diff.setflags(write=False)
-    return _Filter(L, M, K, K1, K2, D, P, exact, table, diff)
+    seq = exact and L <= SEQ_MAX_L and M <= SEQ_MAX_M
+    return _Filter(L, M, K, K1, K2, D, P, exact, seq, table, diff)
 
 
 # --- validation ---------------------------------------------------------------------------
@@ -331,6 +334,7 @@ class Resampler:
         self._frames_in = 0  # input frames consumed
         self._emitted = 0  # stream output frames returned
         self._done = False
+        self._last_ndim = 0
         f = self._filter
         if f is not None:
             # zeros stand for the input before the stream started
@@ -344,6 +348,7 @@ class Resampler:
     def process(self, chunk: Any, last: bool = False) -> Any:
         """Resample one chunk; ``last=True`` also returns the delayed tail and ends the stream."""
         x, is_nd, ndim, _ = _samples(chunk, self.dtype, self.channels, "chunk")
+        self._last_ndim = ndim if is_nd else 0
         if self._done:
             raise AudioFormatError(
                 "the stream has ended (last=True or flush() was called); call reset() to start a new one"
@@ -376,9 +381,14 @@ class Resampler:
         return _wrap(out.reshape(-1), is_nd, ndim, self.channels)
 
     def flush(self) -> Any:
-        """Return the delayed tail and end the stream (``process(empty, last=True)``)."""
-        empty = np.zeros(0, np.int16 if self.dtype == "int16" else _F32)
-        return self.process(empty.tobytes(), last=True)
+        """Return the delayed tail and end the stream (``process(empty, last=True)``).
+
+        The tail has the type of the last chunk (bytes, or an array of the same ndim).
+        """
+        if self._last_ndim == 0:
+            return self.process(b"", last=True)
+        shape = (0, self.channels) if self._last_ndim == 2 else (0,)
+        return self.process(np.zeros(shape, self.dtype), last=True)
 
     def _run(self, j0: int, j1: int) -> npt.NDArray[np.float32]:
         """Stream outputs ``j0 … j1 - 1`` as interleaved float32 (frames, channels)."""
@@ -400,7 +410,8 @@ class Resampler:
                 coef = f.table[row] + frac[:, None] * f.diff[row]
             idx = start[:, None] + np.arange(f.K)
             for ch in range(self.channels):
-                out[b0 - j0 : b0 - j0 + len(j), ch] = _dot(self._hist[ch][idx], coef)
+                dot = _dot_seq if f.seq else _dot
+                out[b0 - j0 : b0 - j0 + len(j), ch] = dot(self._hist[ch][idx], coef)
         return out
 
     def __repr__(self) -> str:
@@ -419,6 +430,14 @@ def _dot(x: npt.NDArray[np.float32], c: npt.NDArray[np.float32]) -> npt.NDArray[
     for width in (8, 4, 2, 1):
         acc = acc[:, :width] + acc[:, width : 2 * width]
     return acc[:, 0]
+
+
+def _dot_seq(x: npt.NDArray[np.float32], c: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """Row-wise dot products, taps added in order (the phase-run kernel's order)."""
+    acc = np.zeros(x.shape[0], _F32)
+    for m in range(x.shape[1]):
+        acc = acc + x[:, m] * c[:, m]
+    return acc
 
 
 def resample(data: Any, in_rate: int, out_rate: int, channels: int = 1, quality: str = "hq") -> Any:
