@@ -42,6 +42,7 @@ def test_public_names_are_pinned() -> None:
     assert sorted(waav.audio.__all__) == sorted(
         [
             "NoiseGate",
+            "Resampler",
             "alaw_decode",
             "alaw_encode",
             "apply_gain",
@@ -51,6 +52,7 @@ def test_public_names_are_pinned() -> None:
             "mono_to_stereo",
             "noise_gate",
             "peak_dbfs",
+            "resample",
             "rms_dbfs",
             "stereo_to_mono",
             "ulaw_decode",
@@ -151,7 +153,7 @@ def test_native_errors_are_waav_errors() -> None:
 def test_native_build_loaded() -> None:
     """Guard: a normal install must run the native kernels, at the best ISA level."""
     impl = waav.audio.implementation()
-    assert set(impl) >= {"_pcm", "_gate"}
+    assert set(impl) >= {"_pcm", "_gate", "_resample"}
     best = isa_levels()[0]
     for name, module in impl.items():
         # only the hot kernels have per-ISA builds (setup.py SIMD_MODULES); others have one
@@ -176,7 +178,7 @@ def test_py_typed_and_stubs_ship() -> None:
     root = Path(waav.__file__).parent
     assert (root / "py.typed").exists()
     if not NO_EXTENSIONS:
-        for stub in ("_pcm.pyi", "_gate.pyi", "_buf.pyi", "_cpu.pyi", "_phf.pyi"):
+        for stub in ("_pcm.pyi", "_gate.pyi", "_resample.pyi", "_buf.pyi", "_cpu.pyi", "_phf.pyi"):
             assert (root / "_native" / stub).exists(), stub
 
 

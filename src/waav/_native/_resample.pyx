@@ -270,49 +270,50 @@ cdef extern from *:
        types so it is always vectorised (the auto-vectoriser may interchange the loops);
        every ISA build does the same per-lane float operations, so results are identical.
        Other compilers get the plain loop, with the same operations. */
+    /* One vector register of floats (VL lanes) per ISA: 16 for AVX-512, 8 for AVX2, 4 for
+       SSE2. A block is 8 registers of outputs (no spills); the block width does not change
+       any result, since each lane is one output. */
+    #if defined(__AVX512F__)
+    #define WAAV_VL 16
+    #elif defined(__AVX__)
+    #define WAAV_VL 8
+    #else
+    #define WAAV_VL 4
+    #endif
+    #define WAAV_SEQ_BLOCK (8 * WAAV_VL)
     #if defined(__GNUC__) || defined(__clang__)
-    typedef float waav_v16 __attribute__((vector_size(64), aligned(4)));
+    typedef float waav_vec __attribute__((vector_size(4 * WAAV_VL), aligned(4)));
     #define WAAV_SEQ(NAME, NV)                                                          \
     static void NAME(const float* xs, int64_t stride, int64_t M, int64_t s,            \
                      int64_t pos, const float* c, Py_ssize_t K, float* out) {          \
-        waav_v16 acc[NV];                                                              \
-        for (int v = 0; v < NV; v++) acc[v] = (waav_v16){0};                          \
+        waav_vec acc[NV];                                                              \
+        for (int v = 0; v < NV; v++) acc[v] = (waav_vec){0};                          \
         for (Py_ssize_t m = 0; m < K; m++) {                                           \
             const float cb = c[m];                                                     \
-            const waav_v16* px = (const waav_v16*)(xs + s * stride + pos);             \
+            const waav_vec* px = (const waav_vec*)(xs + s * stride + pos);             \
             for (int v = 0; v < NV; v++) acc[v] = acc[v] + px[v] * cb;                 \
             if (++s == M) { s = 0; pos++; }                                            \
         }                                                                              \
         for (int v = 0; v < NV; v++)                                                   \
-            for (int l = 0; l < 16; l++) out[v * 16 + l] = acc[v][l];                  \
+            for (int l = 0; l < WAAV_VL; l++) out[v * WAAV_VL + l] = acc[v][l];        \
     }
     #else
     #define WAAV_SEQ(NAME, NV)                                                          \
     static void NAME(const float* xs, int64_t stride, int64_t M, int64_t s,            \
                      int64_t pos, const float* c, Py_ssize_t K, float* out) {          \
-        float acc[NV * 16];                                                            \
-        for (int l = 0; l < NV * 16; l++) acc[l] = 0.0f;                               \
+        float acc[NV * WAAV_VL];                                                       \
+        for (int l = 0; l < NV * WAAV_VL; l++) acc[l] = 0.0f;                          \
         for (Py_ssize_t m = 0; m < K; m++) {                                           \
             const float cb = c[m];                                                     \
             const float* px = xs + s * stride + pos;                                   \
-            for (int l = 0; l < NV * 16; l++) acc[l] = acc[l] + px[l] * cb;            \
+            for (int l = 0; l < NV * WAAV_VL; l++) acc[l] = acc[l] + px[l] * cb;       \
             if (++s == M) { s = 0; pos++; }                                            \
         }                                                                              \
-        for (int l = 0; l < NV * 16; l++) out[l] = acc[l];                             \
+        for (int l = 0; l < NV * WAAV_VL; l++) out[l] = acc[l];                        \
     }
     #endif
-    /* One block = as many 16-lane accumulators as the ISA has registers for (8 zmm, 8 ymm
-       pairs, 8 xmm quads); the block width does not change any result. */
-    #if defined(__AVX512F__)
-    #define WAAV_SEQ_NV 8
-    #elif defined(__AVX__)
-    #define WAAV_SEQ_NV 4
-    #else
-    #define WAAV_SEQ_NV 2
-    #endif
-    #define WAAV_SEQ_BLOCK (WAAV_SEQ_NV * 16)
-    WAAV_SEQ(waav_seqblock, WAAV_SEQ_NV)
-    WAAV_SEQ(waav_seq16, 1)
+    WAAV_SEQ(waav_seqblock, 8)
+    WAAV_SEQ(waav_seq16, 16 / WAAV_VL)
     """
     enum: WAAV_SEQ_BLOCK
     void waav_seqblock(const float* xs, int64_t stride, int64_t M, int64_t s, int64_t pos,

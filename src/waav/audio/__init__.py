@@ -22,9 +22,11 @@ from waav.audio.pcm import (
     ulaw_decode,
     ulaw_encode,
 )
+from waav.audio.resample import Resampler, resample
 
 __all__ = [
     "NoiseGate",
+    "Resampler",
     "alaw_decode",
     "alaw_encode",
     "apply_gain",
@@ -34,6 +36,7 @@ __all__ = [
     "mono_to_stereo",
     "noise_gate",
     "peak_dbfs",
+    "resample",
     "rms_dbfs",
     "stereo_to_mono",
     "ulaw_decode",

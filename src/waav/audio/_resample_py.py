@@ -246,7 +246,9 @@ def _samples(chunk: Any, dtype: str | None, channels: int, what: str) -> tuple[n
     kind = {"h": "int16", "f": "float32"}.get(fmt, "raw" if fmt in _RAW_FORMATS else "other")
     if kind == "other" or (dtype is not None and kind not in ("raw", dtype)):
         want = dtype or "int16 or float32"
-        raise AudioFormatError(f"{what} must be {want} samples or raw bytes, got buffer format {view.format!r}")
+        raise AudioFormatError(
+            f"{what} must be {want} samples or raw bytes, got buffer format {view.format!r}"
+        )
     if dtype is None:
         dtype = "int16" if kind == "raw" else kind
     width = 2 if dtype == "int16" else 4
