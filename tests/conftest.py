@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from waav._compat import NO_EXTENSIONS, isa_levels, load_native
-from waav.audio import _gate_py, _pcm_py
+from waav.audio import _gate_py, _pcm_py, _resample_py
 
 
 def _implementations(name: str, twin: ModuleType) -> list[tuple[str, ModuleType]]:
@@ -24,6 +24,7 @@ def _implementations(name: str, twin: ModuleType) -> list[tuple[str, ModuleType]
 
 PCM_IMPLS = _implementations("_pcm", _pcm_py)
 GATE_IMPLS = _implementations("_gate", _gate_py)
+RESAMPLE_IMPLS = _implementations("_resample", _resample_py)
 
 
 @pytest.fixture(params=[m for _, m in PCM_IMPLS], ids=[i for i, _ in PCM_IMPLS])
@@ -35,6 +36,12 @@ def pcm(request: pytest.FixtureRequest) -> ModuleType:
 @pytest.fixture(params=[m for _, m in GATE_IMPLS], ids=[i for i, _ in GATE_IMPLS])
 def gate(request: pytest.FixtureRequest) -> ModuleType:
     """A noise-gate module: the pure twin, then every native ISA build this CPU runs."""
+    return request.param  # type: ignore[no-any-return]
+
+
+@pytest.fixture(params=[m for _, m in RESAMPLE_IMPLS], ids=[i for i, _ in RESAMPLE_IMPLS])
+def rsm(request: pytest.FixtureRequest) -> ModuleType:
+    """A resampler module: the pure twin, then every native ISA build this CPU runs."""
     return request.param  # type: ignore[no-any-return]
 
 
