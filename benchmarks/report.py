@@ -33,6 +33,14 @@ TARGETS: list[tuple[str, str, str, float]] = [
     ("provider_lookup", "aliases", "dict.get(lower)", 1.0),
     ("provider_lookup", "mixed-case", "dict.get(lower)", 1.0),
     ("provider_lookup", "misses", "dict.get(lower)", 1.0),
+    # resampler (issue 3): 20 ms chunks through a warm "hq" stream vs soxr.ResampleStream HQ
+    ("stream20ms_hq", "48k->16k", "soxr", 1.5),
+    ("stream20ms_hq", "8k->16k", "soxr", 1.5),
+    ("stream20ms_hq", "24k->16k", "soxr", 1.5),
+    ("stream20ms_hq", "16k->24k", "soxr", 1.5),
+    ("stream20ms_hq", "44.1k->16k", "soxr", 1.5),
+    ("stream20ms_hq", "16k->48k", "soxr", 1.5),
+    ("oneshot_hq", "10s 48k->16k", "soxr", 1.0),  # stretch goal
 ]
 THREAD_TARGET = 1.8
 

@@ -12,7 +12,7 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from functools import lru_cache
+from functools import cache
 from types import ModuleType
 from typing import Any
 
@@ -23,10 +23,9 @@ from hypothesis import strategies as st
 
 import waav
 import waav.audio
+from waav._compat import NO_EXTENSIONS, isa_levels, load_native
 from waav.audio import _resample_py
 from waav.testing.signals import speech_like
-
-from waav._compat import NO_EXTENSIONS, isa_levels, load_native
 
 RATES = [8000, 11025, 16000, 22050, 24000, 32000, 44100, 48000]
 PAIRS = [(a, b) for a in RATES for b in RATES if a != b]
@@ -74,7 +73,7 @@ def feed(rs: Any, x: np.ndarray, sizes: list[int], as_bytes: bool = True) -> np.
     return np.concatenate(out)
 
 
-@lru_cache(maxsize=None)
+@cache
 def twin_oneshot(fi: int, fo: int, n: int, quality: str = "hq") -> bytes:
     result: bytes = _resample_py.resample(noise(n, fi).tobytes(), fi, fo, quality=quality)
     return result
@@ -92,7 +91,8 @@ def test_all_rate_pairs(rsm: ModuleType, fi: int, fo: int) -> None:
     assert len(y) == 2 * frames_out(n, fi, fo)
     assert y == twin_oneshot(fi, fo, n)
     rs = rsm.Resampler(fi, fo)
-    assert rs.in_rate == fi and rs.out_rate == fo
+    assert rs.in_rate == fi
+    assert rs.out_rate == fo
     # a stream returns exactly ceil(N * fo / fi) frames, then the delayed tail
     head = rs.process(x.tobytes())
     assert len(head) == 2 * frames_out(n, fi, fo)
@@ -110,7 +110,9 @@ def test_unusual_rates_match_twin(rsm: ModuleType, fi: int, fo: int) -> None:
         np.testing.assert_array_equal(a, b)
 
 
-@pytest.mark.parametrize("n", [0, 1, 2, 3, 159, 160, 161, 441, 479, 480, 481, 959, 960, 961, 4095, 4096, 5000])
+@pytest.mark.parametrize(
+    "n", [0, 1, 2, 3, 159, 160, 161, 441, 479, 480, 481, 959, 960, 961, 4095, 4096, 5000]
+)
 @pytest.mark.parametrize(("fi", "fo"), [(48000, 16000), (8000, 16000), (44100, 16000), (16000, 44101)])
 def test_exact_output_length(rsm: ModuleType, n: int, fi: int, fo: int) -> None:
     x = noise(n, n)
@@ -175,12 +177,16 @@ def test_output_types_follow_input(rsm: ModuleType) -> None:
     assert isinstance(rs.process(bytearray(x.tobytes())), bytes)
     assert isinstance(rs.process(memoryview(x.tobytes())), bytes)
     y = rs.process(x)
-    assert isinstance(y, np.ndarray) and y.dtype == np.int16 and y.shape == (320,)
+    assert isinstance(y, np.ndarray)
+    assert y.dtype == np.int16
+    assert y.shape == (320,)
     tail = rs.flush()  # the tail has the type of the last chunk
-    assert isinstance(tail, np.ndarray) and tail.dtype == np.int16
+    assert isinstance(tail, np.ndarray)
+    assert tail.dtype == np.int16
     f = rsm.Resampler(48000, 16000, 2, "float32")
     y2 = f.process(noise(1920, 1, "float32").reshape(-1, 2))
-    assert y2.dtype == np.float32 and y2.shape == (320, 2)
+    assert y2.dtype == np.float32
+    assert y2.shape == (320, 2)
     assert f.flush().shape == (delay_frames(f), 2)
     assert isinstance(rsm.Resampler(48000, 16000, dtype="float32").process(b"\x00" * 16), bytes)
 
@@ -210,8 +216,10 @@ def test_int16_is_rounded_and_saturated(rsm: ModuleType) -> None:
     yf = rsm.resample(square.astype(np.float32) / np.float32(32768), 48000, 16000)
     v = np.clip(yf * np.float32(32768), -32768, 32767)
     np.testing.assert_array_equal(y16, np.rint(v).astype(np.int16))
-    assert yf.max() > 1.0 and yf.min() < -1.0  # Gibbs overshoot beyond full scale ...
-    assert y16.max() == 32767 and y16.min() == -32768  # ... saturates instead of wrapping
+    assert yf.max() > 1.0
+    assert yf.min() < -1.0
+    assert y16.max() == 32767
+    assert y16.min() == -32768
 
 
 def test_equal_rates_pass_through(rsm: ModuleType) -> None:
@@ -355,6 +363,14 @@ def test_thread_pool_determinism(rsm: ModuleType) -> None:
 
 
 def test_gil_is_released_for_large_inputs() -> None:
+    """A long native call must not stall other Python threads (the stall probe).
+
+    On a busy 2-core host the probing thread also stalls when the OS runs something else
+    on its core; a GIL-free control of the same length (SHA-256, which releases the GIL)
+    measures that, and the resampler may stall no more than it does.
+    """
+    import hashlib
+
     natives = [m for i, m in IMPLS if i != "py"]
     if not natives:
         pytest.skip("pure run: no native kernels")
@@ -367,8 +383,10 @@ def test_gil_is_released_for_large_inputs() -> None:
         t0 = time.perf_counter()
         fn(big)
         call = time.perf_counter() - t0
+        blob = bytes(max(1 << 16, int(call * 1.5e9)))  # SHA-256 runs at ~1.5 GB/s
         stall = min(_max_stall(fn, big) for _ in range(3))
-        assert stall < call / 3, (mod.__name__, call, stall)
+        control = min(_max_stall(lambda b: hashlib.sha256(b).digest(), blob) for _ in range(3))
+        assert stall < max(call / 3, 2 * control), (mod.__name__, call, stall, control)
 
 
 def _max_stall(fn: Any, data: bytes, reps: int = 2) -> float:

@@ -128,7 +128,7 @@ def _geometry(L: int, M: int, quality: str) -> tuple[int, int, int, int, int, bo
     K1 = K - K2
     D = -(-(K2 * L) // M)
     p_interp = -(-(phases_lo * min(L, M)) // M)
-    exact = L <= p_interp or L * K <= EXACT_TABLE_MAX
+    exact = p_interp >= L or L * K <= EXACT_TABLE_MAX
     P = L if exact else p_interp
     return K, K1, K2, D, P, exact, s
 
@@ -261,9 +261,10 @@ def _samples(chunk: Any, dtype: str | None, channels: int, what: str) -> tuple[n
 
 
 def _to_float(x: np.ndarray) -> npt.NDArray[np.float32]:
+    f: npt.NDArray[np.float32] = x.astype(_F32, copy=False)
     if x.dtype.kind == "i":
-        return x.astype(_F32) * _F32(1.0 / 32768.0)
-    return x.astype(_F32, copy=False)
+        f = f * _F32(1.0 / 32768.0)  # exact: a power of two
+    return f
 
 
 def _to_int16(y: npt.NDArray[np.float32]) -> npt.NDArray[np.int16]:
@@ -272,7 +273,8 @@ def _to_int16(y: npt.NDArray[np.float32]) -> npt.NDArray[np.int16]:
         v = y * _F32(32768.0)
     v = np.where(np.isnan(v), _F32(0), v)
     v = np.clip(v, _F32(-32768.0), _F32(32767.0))
-    return np.rint(v).astype("<i2")
+    out: npt.NDArray[np.int16] = np.rint(v).astype("<i2")
+    return out
 
 
 def _wrap(y: np.ndarray, like_ndarray: bool, ndim: int, channels: int) -> Any:
