@@ -27,6 +27,7 @@ cdef enum:
     LANES = 16          # float32 lanes of the dot product (see the twin's docstring)
     BLOCK = 4096        # input frames appended to the work buffer per step
     I0_TERMS = 48
+    PAD = 256           # floats of padding after the work buffers (>= the widest block)
 
 MAX_RATE = 384_000
 MAX_CHANNELS = 64
@@ -313,26 +314,16 @@ cdef extern from *:
     }
     #endif
     WAAV_SEQ(waav_seqblock, 8)
+    WAAV_SEQ(waav_seqhalf, 4)
     WAAV_SEQ(waav_seq16, 16 / WAAV_VL)
     """
     enum: WAAV_SEQ_BLOCK
     void waav_seqblock(const float* xs, int64_t stride, int64_t M, int64_t s, int64_t pos,
                      const float* c, Py_ssize_t K, float* out) noexcept nogil
+    void waav_seqhalf(const float* xs, int64_t stride, int64_t M, int64_t s, int64_t pos,
+                      const float* c, Py_ssize_t K, float* out) noexcept nogil
     void waav_seq16(const float* xs, int64_t stride, int64_t M, int64_t s, int64_t pos,
                     const float* c, Py_ssize_t K, float* out) noexcept nogil
-
-
-cdef float _seq1(const float* xs, int64_t stride, int64_t M, int64_t s, int64_t pos,
-                 const float* c, Py_ssize_t K) noexcept nogil:
-    cdef float acc = 0.0
-    cdef Py_ssize_t m
-    for m in range(K):
-        acc = acc + xs[s * stride + pos] * c[m]
-        s += 1
-        if s == M:
-            s = 0
-            pos += 1
-    return acc
 
 
 # Round to nearest, ties to even, for |v| <= 2**22 (see _pcm.pyx for why not rint()).
@@ -477,54 +468,64 @@ cdef Py_ssize_t _emit_seq(State* st, int64_t limit, void* out, bint i16, Py_ssiz
     cdef int64_t p0[16]
     cdef float acc[128]
     cdef Py_ssize_t E = 0
-    cdef Py_ssize_t r, Q, q, l, t, nt
+    cdef Py_ssize_t r, Q, q, l, t, nt, w
+    cdef int64_t Ml
+    cdef const float* sp
     cdef int ch
     cdef int64_t b0, sidx
     cdef const float* xs
     cdef const float* src
     cdef float* dst
-    while st.emitted + E < limit and st.n <= last_n:
-        if E < st.L:
-            n0[E] = st.n
-            p0[E] = st.p
-        E += 1
-        _advance(st)
-    if E == 0:
+    # outputs j with n_j <= last_n are those with (j - D) * M < (last_n + 1) * L
+    cdef int64_t jend = st.D - _fdiv(-(last_n + 1) * st.L, st.M)
+    cdef int64_t u
+    if jend > limit:
+        jend = limit
+    if jend <= st.emitted:
         return o
+    E = jend - st.emitted
+    for r in range(E if E < st.L else st.L):
+        u = (st.emitted + r - st.D) * st.M
+        n0[r] = _fdiv(u, st.L)
+        p0[r] = u - n0[r] * st.L
     for ch in range(C):
         src = st.buf + ch * st.cap
         if st.M == 1:
             xs = src
         else:
-            for sidx in range(st.M):
+            Ml = st.M       # locals: stores through dst could alias st's fields
+            for sidx in range(Ml):
                 dst = st.scratch + sidx * st.stride
-                nt = (st.buf_len - sidx + st.M - 1) // st.M
+                nt = (st.buf_len - sidx + Ml - 1) // Ml
+                sp = src + sidx
                 for t in range(nt):
-                    dst[t] = src[sidx + t * st.M]
+                    dst[t] = sp[t * Ml]
             xs = st.scratch
         for r in range(E if E < st.L else st.L):
             Q = (E - r + st.L - 1) // st.L
             b0 = n0[r] - st.K1 + 1 - st.buf_start
             q = 0
             while q < Q:
-                if Q - q >= WAAV_SEQ_BLOCK:
+                # A block computes all its lanes; lanes past Q read buffer padding and are
+                # dropped. One-register blocks are latency-bound, so they only take the tail.
+                w = Q - q
+                if w > WAAV_SEQ_BLOCK // 2:
                     waav_seqblock(xs, st.stride, st.M, b0 % st.M, b0 // st.M + q,
                                   st.table + p0[r] * st.K, st.K, acc)
-                    for l in range(WAAV_SEQ_BLOCK):
-                        _store(out, i16, (o + r + (q + l) * st.L) * C + ch, acc[l])
-                    q += WAAV_SEQ_BLOCK
-                elif Q - q >= 16:
+                    w = w if w < WAAV_SEQ_BLOCK else WAAV_SEQ_BLOCK
+                elif w > 16:
+                    waav_seqhalf(xs, st.stride, st.M, b0 % st.M, b0 // st.M + q,
+                                 st.table + p0[r] * st.K, st.K, acc)
+                else:
                     waav_seq16(xs, st.stride, st.M, b0 % st.M, b0 // st.M + q,
                                st.table + p0[r] * st.K, st.K, acc)
-                    for l in range(16):
-                        _store(out, i16, (o + r + (q + l) * st.L) * C + ch, acc[l])
-                    q += 16
-                else:
-                    _store(out, i16, (o + r + q * st.L) * C + ch,
-                           _seq1(xs, st.stride, st.M, b0 % st.M, b0 // st.M + q,
-                                 st.table + p0[r] * st.K, st.K))
-                    q += 1
+                for l in range(w):
+                    _store(out, i16, (o + r + (q + l) * st.L) * C + ch, acc[l])
+                q += w
     st.emitted += E
+    u = (st.emitted - st.D) * st.M
+    st.n = _fdiv(u, st.L)
+    st.p = u - st.n * st.L
     return o + E
 
 
@@ -729,15 +730,17 @@ cdef class Resampler:
             self.st.Mmod = self.st.M % self.st.L
             self.st.cap = f.K + _cdiv(self.st.M, self.st.L) + 2 + BLOCK
             free(self.st.buf)
-            self.st.buf = <float*>malloc(self.st.cap * self.channels * sizeof(float))
+            # + PAD: the phase-run kernel's last block may read (and drop) lanes past the end
+            self.st.buf = <float*>malloc((self.st.cap * self.channels + PAD) * sizeof(float))
             if self.st.buf == NULL:
                 raise MemoryError()
             if f.seq and self.st.M > 1:
                 self.st.stride = _cdiv(self.st.cap, self.st.M) + 1
                 free(self.st.scratch)
-                self.st.scratch = <float*>malloc(self.st.stride * self.st.M * sizeof(float))
+                self.st.scratch = <float*>malloc((self.st.stride * self.st.M + PAD) * sizeof(float))
                 if self.st.scratch == NULL:
                     raise MemoryError()
+                memset(self.st.scratch, 0, (self.st.stride * self.st.M + PAD) * sizeof(float))
         self.reset()
 
     @property
@@ -757,7 +760,7 @@ cdef class Resampler:
         # zeros stand for the input before the stream started
         self.st.buf_start = self.st.n - self.st.K1 + 1
         self.st.buf_len = -self.st.buf_start
-        memset(self.st.buf, 0, self.st.cap * self.channels * sizeof(float))
+        memset(self.st.buf, 0, (self.st.cap * self.channels + PAD) * sizeof(float))
 
     cdef void _seek(self, int64_t j) noexcept:
         cdef int64_t u = (j - self.st.D) * self.st.M
