@@ -468,7 +468,7 @@ cdef Py_ssize_t _emit_seq(State* st, int64_t limit, void* out, bint i16, Py_ssiz
     cdef int64_t p0[16]
     cdef float acc[128]
     cdef Py_ssize_t E = 0
-    cdef Py_ssize_t r, Q, q, l, t, nt, w
+    cdef Py_ssize_t r, Q, q, l, t, nt, w, step, base
     cdef int64_t Ml
     cdef const float* sp
     cdef int ch
@@ -519,8 +519,14 @@ cdef Py_ssize_t _emit_seq(State* st, int64_t limit, void* out, bint i16, Py_ssiz
                 else:
                     waav_seq16(xs, st.stride, st.M, b0 % st.M, b0 // st.M + q,
                                st.table + p0[r] * st.K, st.K, acc)
-                for l in range(w):
-                    _store(out, i16, (o + r + (q + l) * st.L) * C + ch, acc[l])
+                step = st.L * C
+                base = (o + r + q * st.L) * C + ch
+                if i16:
+                    for l in range(w):
+                        _store(out, True, base + l * step, acc[l])
+                else:
+                    for l in range(w):
+                        (<float*>out)[base + l * step] = acc[l]
                 q += w
     st.emitted += E
     u = (st.emitted - st.D) * st.M
