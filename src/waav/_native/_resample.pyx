@@ -27,7 +27,7 @@ cdef enum:
     LANES = 16          # float32 lanes of the dot product (see the twin's docstring)
     BLOCK = 4096        # input frames appended to the work buffer per step
     I0_TERMS = 48
-    PAD = 256           # floats of padding after the work buffers (>= the widest block)
+    PAD = 256           # floats of padding after the work buffers (>= the widest block, 192)
 
 MAX_RATE = 384_000
 MAX_CHANNELS = 64
@@ -272,8 +272,8 @@ cdef extern from *:
        every ISA build does the same per-lane float operations, so results are identical.
        Other compilers get the plain loop, with the same operations. */
     /* One vector register of floats (VL lanes) per ISA: 16 for AVX-512, 8 for AVX2, 4 for
-       SSE2. A block is 8 registers of outputs (no spills); the block width does not change
-       any result, since each lane is one output. */
+       SSE2. A block is up to 12 registers of outputs; the block width does not change any
+       result, since each lane is one output. */
     #if defined(__AVX512F__)
     #define WAAV_VL 16
     #elif defined(__AVX__)
@@ -281,7 +281,6 @@ cdef extern from *:
     #else
     #define WAAV_VL 4
     #endif
-    #define WAAV_SEQ_BLOCK (8 * WAAV_VL)
     #if defined(__GNUC__) || defined(__clang__)
     typedef float waav_vec __attribute__((vector_size(4 * WAAV_VL), aligned(4)));
     #define WAAV_SEQ(NAME, NV)                                                          \
@@ -313,17 +312,43 @@ cdef extern from *:
         for (int l = 0; l < NV * WAAV_VL; l++) out[l] = acc[l];                        \
     }
     #endif
-    WAAV_SEQ(waav_seqblock, 8)
-    WAAV_SEQ(waav_seqhalf, 4)
-    WAAV_SEQ(waav_seq16, 16 / WAAV_VL)
+    WAAV_SEQ(waav_seq1, 1)
+    WAAV_SEQ(waav_seq2, 2)
+    WAAV_SEQ(waav_seq3, 3)
+    WAAV_SEQ(waav_seq4, 4)
+    WAAV_SEQ(waav_seq5, 5)
+    WAAV_SEQ(waav_seq6, 6)
+    WAAV_SEQ(waav_seq7, 7)
+    WAAV_SEQ(waav_seq8, 8)
+    WAAV_SEQ(waav_seq9, 9)
+    WAAV_SEQ(waav_seq10, 10)
+    WAAV_SEQ(waav_seq11, 11)
+    WAAV_SEQ(waav_seq12, 12)
+    #define WAAV_SEQ_MAXNV 12
+    /* nv registers of outputs: sized to the run, so no lanes are wasted on a 160-output
+       phase (10 x 16); below ~4 registers the add latency limits the speed. */
+    static void waav_seq(int nv, const float* xs, int64_t stride, int64_t M, int64_t s,
+                         int64_t pos, const float* c, Py_ssize_t K, float* out) {
+        switch (nv) {
+        case 1: waav_seq1(xs, stride, M, s, pos, c, K, out); break;
+        case 2: waav_seq2(xs, stride, M, s, pos, c, K, out); break;
+        case 3: waav_seq3(xs, stride, M, s, pos, c, K, out); break;
+        case 4: waav_seq4(xs, stride, M, s, pos, c, K, out); break;
+        case 5: waav_seq5(xs, stride, M, s, pos, c, K, out); break;
+        case 6: waav_seq6(xs, stride, M, s, pos, c, K, out); break;
+        case 7: waav_seq7(xs, stride, M, s, pos, c, K, out); break;
+        case 8: waav_seq8(xs, stride, M, s, pos, c, K, out); break;
+        case 9: waav_seq9(xs, stride, M, s, pos, c, K, out); break;
+        case 10: waav_seq10(xs, stride, M, s, pos, c, K, out); break;
+        case 11: waav_seq11(xs, stride, M, s, pos, c, K, out); break;
+        default: waav_seq12(xs, stride, M, s, pos, c, K, out); break;
+        }
+    }
     """
-    enum: WAAV_SEQ_BLOCK
-    void waav_seqblock(const float* xs, int64_t stride, int64_t M, int64_t s, int64_t pos,
-                     const float* c, Py_ssize_t K, float* out) noexcept nogil
-    void waav_seqhalf(const float* xs, int64_t stride, int64_t M, int64_t s, int64_t pos,
-                      const float* c, Py_ssize_t K, float* out) noexcept nogil
-    void waav_seq16(const float* xs, int64_t stride, int64_t M, int64_t s, int64_t pos,
-                    const float* c, Py_ssize_t K, float* out) noexcept nogil
+    enum: WAAV_VL
+    enum: WAAV_SEQ_MAXNV
+    void waav_seq(int nv, const float* xs, int64_t stride, int64_t M, int64_t s, int64_t pos,
+                  const float* c, Py_ssize_t K, float* out) noexcept nogil
 
 
 # Round to nearest, ties to even, for |v| <= 2**22 (see _pcm.pyx for why not rint()).
@@ -466,9 +491,9 @@ cdef Py_ssize_t _emit_seq(State* st, int64_t limit, void* out, bint i16, Py_ssiz
     cdef int C = st.channels
     cdef int64_t n0[16]
     cdef int64_t p0[16]
-    cdef float acc[128]
+    cdef float acc[12 * 16]
     cdef Py_ssize_t E = 0
-    cdef Py_ssize_t r, Q, q, l, t, nt, w, step, base
+    cdef Py_ssize_t r, Q, q, l, t, nt, w, step, base, nvec, nblk
     cdef int64_t Ml
     cdef const float* sp
     cdef int ch
@@ -507,18 +532,15 @@ cdef Py_ssize_t _emit_seq(State* st, int64_t limit, void* out, bint i16, Py_ssiz
             q = 0
             while q < Q:
                 # A block computes all its lanes; lanes past Q read buffer padding and are
-                # dropped. One-register blocks are latency-bound, so they only take the tail.
+                # dropped. Runs longer than one block are split into near-equal blocks.
+                nvec = (Q - q + WAAV_VL - 1) // WAAV_VL
+                nblk = (nvec + WAAV_SEQ_MAXNV - 1) // WAAV_SEQ_MAXNV
+                nvec = (nvec + nblk - 1) // nblk
+                waav_seq(<int>nvec, xs, st.stride, st.M, b0 % st.M, b0 // st.M + q,
+                         st.table + p0[r] * st.K, st.K, acc)
                 w = Q - q
-                if w > WAAV_SEQ_BLOCK // 2:
-                    waav_seqblock(xs, st.stride, st.M, b0 % st.M, b0 // st.M + q,
-                                  st.table + p0[r] * st.K, st.K, acc)
-                    w = w if w < WAAV_SEQ_BLOCK else WAAV_SEQ_BLOCK
-                elif w > 16:
-                    waav_seqhalf(xs, st.stride, st.M, b0 % st.M, b0 // st.M + q,
-                                 st.table + p0[r] * st.K, st.K, acc)
-                else:
-                    waav_seq16(xs, st.stride, st.M, b0 % st.M, b0 // st.M + q,
-                               st.table + p0[r] * st.K, st.K, acc)
+                if w > nvec * WAAV_VL:
+                    w = nvec * WAAV_VL
                 step = st.L * C
                 base = (o + r + q * st.L) * C + ch
                 if i16:
