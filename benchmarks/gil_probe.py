@@ -64,9 +64,13 @@ def main() -> int:
         "waav apply_gain": lambda b: A.apply_gain(b, 0.5),
         "waav int16_to_float32": A.int16_to_float32,
         "waav noise_gate": lambda b: A.noise_gate(b, 0.01),
+        "waav resample 48k->16k": lambda b: A.resample(b, 48000, 16000),
     }
     if audioop is not None:
         kernels["audioop lin2ulaw (holds the GIL)"] = lambda b: audioop.lin2ulaw(b, 2)
+        kernels["audioop ratecv 48k->16k (holds the GIL)"] = lambda b: audioop.ratecv(
+            b, 2, 1, 48000, 16000, None
+        )
     print(f"{n} samples per call; stall = longest pause of a Python loop in another thread")
     print("| kernel | call | stall (median of probes) |\n|---|---:|---:|")
     for name, fn in kernels.items():

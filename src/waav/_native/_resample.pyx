@@ -707,11 +707,12 @@ cdef class Resampler:
     Notes
     -----
     ``process`` returns ``bytes`` for bytes-like input and an ndarray (same ndim:
-    interleaved 1-D or ``(frames, channels)``) for ndarray input. After ``N`` input frames
-    the stream has returned exactly ``ceil(N * out_rate / in_rate)`` frames in total,
-    whatever the chunk sizes; the output lags the input by :attr:`delay` seconds, and
-    ``last=True`` (or :meth:`flush`) returns the delayed tail. One instance per stream; not
-    safe to share between threads.
+    interleaved 1-D or ``(frames, channels)``) for ndarray input. The output is aligned with
+    the input and held back by :attr:`delay` seconds: after ``N`` input frames the stream
+    has returned exactly ``max(0, ceil(N * out_rate / in_rate) - delay * out_rate)``
+    frames, whatever the chunk sizes, and ``last=True`` (or :meth:`flush`) returns the
+    rest: ``ceil(N * out_rate / in_rate)`` in all, the samples of :func:`resample`. One
+    instance per stream; not safe to share between threads.
     """
 
     cdef State st
@@ -784,7 +785,8 @@ cdef class Resampler:
         self.st.frames_in = 0
         if self.filt is None:
             return
-        self._seek(0)
+        # stream index (output j + D) of the first output: the first D are held back
+        self._seek(self.st.D)
         # zeros stand for the input before the stream started
         self.st.buf_start = self.st.n - self.st.K1 + 1
         self.st.buf_len = -self.st.buf_start
@@ -797,7 +799,7 @@ cdef class Resampler:
         self.st.p = u - self.st.n * self.st.L
 
     def process(self, chunk, last=False):
-        """Resample one chunk; ``last=True`` also returns the delayed tail and ends the stream."""
+        """Resample one chunk; ``last=True`` also returns the held-back tail and ends the stream."""
         cdef InBuf b
         cdef Py_ssize_t frames
         cdef int ndim
@@ -843,7 +845,7 @@ cdef class Resampler:
         return out
 
     def flush(self):
-        """Return the delayed tail and end the stream (``process(empty, last=True)``).
+        """Return the held-back tail and end the stream (``process(empty, last=True)``).
 
         The tail has the type of the last chunk (bytes, or an array of the same ndim).
         """
@@ -889,6 +891,4 @@ def resample(data, in_rate, out_rate, channels=1, quality="hq"):
     dtype = "int16" if b.kind == KIND_I16 else "float32"
     release(&b)
     rs = Resampler(rin, rout, ch, dtype, q)
-    if rs.filt is not None:
-        rs._seek(rs.st.D)
     return rs.process(data, last=True)

@@ -8,13 +8,15 @@ the last bit.
 
 Sample accounting
 -----------------
-With ``g = gcd(in_rate, out_rate)``, ``L = out_rate / g`` and ``M = in_rate / g``, stream
-output sample ``j`` is the band-limited input at input position ``(j - D) * M / L``:
-``D`` output samples of algorithmic delay (``delay = D / out_rate`` seconds). After ``N``
-input frames a stream has returned exactly ``ceil(N * L / M)`` frames, whatever the chunk
-sizes (never an empty chunk once a chunk spans an output period), and ``last=True`` drains
-the ``D`` delayed frames, for ``D + ceil(N * L / M)`` in all. :func:`resample` drops the
-first ``D`` so its output, ``ceil(N * L / M)`` frames, is aligned with the input.
+With ``g = gcd(in_rate, out_rate)``, ``L = out_rate / g`` and ``M = in_rate / g``, output
+sample ``j`` is the band-limited input at input position ``j * M / L``: the output is
+aligned with the input, like soxr's. Computing it needs ``K2`` input frames beyond that
+position, so a stream holds back ``D = ceil(K2 * L / M)`` output frames: after ``N`` input
+frames it has returned exactly ``max(0, ceil(N * L / M) - D)`` frames, whatever the chunk
+sizes, and ``last=True`` returns the rest, for ``ceil(N * L / M)`` in all -- the samples
+:func:`resample` returns. ``delay = D / out_rate`` seconds is the algorithmic delay: once
+the first ``D`` are out, each chunk of ``c`` input frames returns ``c * L / M`` frames
+(rounded the same way every time: never an empty 20 ms chunk).
 
 Filter
 ------
@@ -303,11 +305,12 @@ class Resampler:
     Notes
     -----
     ``process`` returns ``bytes`` for bytes-like input and an ndarray (same ndim:
-    interleaved 1-D or ``(frames, channels)``) for ndarray input. After ``N`` input frames
-    the stream has returned exactly ``ceil(N * out_rate / in_rate)`` frames in total,
-    whatever the chunk sizes; the output lags the input by :attr:`delay` seconds, and
-    ``last=True`` (or :meth:`flush`) returns the delayed tail. One instance per stream; not
-    safe to share between threads.
+    interleaved 1-D or ``(frames, channels)``) for ndarray input. The output is aligned with
+    the input and held back by :attr:`delay` seconds: after ``N`` input frames the stream
+    has returned exactly ``max(0, ceil(N * out_rate / in_rate) - delay * out_rate)``
+    frames, whatever the chunk sizes, and ``last=True`` (or :meth:`flush`) returns the
+    rest: ``ceil(N * out_rate / in_rate)`` in all, the samples of :func:`resample`. One
+    instance per stream; not safe to share between threads.
     """
 
     def __init__(
@@ -336,21 +339,18 @@ class Resampler:
     def reset(self) -> None:
         """Forget all input (e.g. on barge-in) and start a new stream."""
         self._frames_in = 0  # input frames consumed
-        self._emitted = 0  # stream output frames returned
         self._done = False
         self._last_ndim = 0
         f = self._filter
         if f is not None:
-            # zeros stand for the input before the stream started
-            self._hist_start = (-f.D * f.M) // f.L - f.K1 + 1
-            self._hist = np.zeros((self.channels, -self._hist_start), _F32)
-
-    def _skip(self, n: int) -> None:
-        """Start at stream output ``n`` (the one-shot drops the delay this way)."""
-        self._emitted = n
+            # Output j is computed once ceil(frames_in * L / M) > j + D (the "stream index"
+            # j + D starts at D); zeros stand for the input before the stream started.
+            self._emitted = f.D  # stream index of the next output
+            self._hist_start = -f.K1 + 1
+            self._hist = np.zeros((self.channels, f.K1 - 1), _F32)
 
     def process(self, chunk: Any, last: bool = False) -> Any:
-        """Resample one chunk; ``last=True`` also returns the delayed tail and ends the stream."""
+        """Resample one chunk; ``last=True`` also returns the held-back tail and ends the stream."""
         x, is_nd, ndim, _ = _samples(chunk, self.dtype, self.channels, "chunk")
         self._last_ndim = ndim if is_nd else 0
         if self._done:
@@ -385,7 +385,7 @@ class Resampler:
         return _wrap(out.reshape(-1), is_nd, ndim, self.channels)
 
     def flush(self) -> Any:
-        """Return the delayed tail and end the stream (``process(empty, last=True)``).
+        """Return the held-back tail and end the stream (``process(empty, last=True)``).
 
         The tail has the type of the last chunk (bytes, or an array of the same ndim).
         """
@@ -468,7 +468,4 @@ def resample(data: Any, in_rate: int, out_rate: int, channels: int = 1, quality:
     ch = _check_channels(channels)
     q = _check_quality(quality)
     _, _, _, dtype = _samples(data, None, ch, "data")
-    rs = Resampler(rs_in, rs_out, ch, dtype, q)
-    if rs._filter is not None:
-        rs._skip(rs._filter.D)
-    return rs.process(data, last=True)
+    return Resampler(rs_in, rs_out, ch, dtype, q).process(data, last=True)
