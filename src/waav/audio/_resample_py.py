@@ -39,6 +39,17 @@ voip    25           0.448      8.15   1024    passband ±0.01 dB to 0.80, stop 
 hq      61           0.473      10.3   1024    passband ±0.01 dB to 0.90, stop ≥ 100 dB
 vhq     79           0.4715     14.1   4096    passband ±0.01 dB to 0.90, stop ≥ 130 dB
 ======  ===========  =========  =====  ======  =====================================
+
+Measured with float32 I/O over 48k→16k, 8k→16k, 44.1k→16k, 24k↔16k and 16k→48k
+(``benchmarks/resample_quality.py``; worst case over the pairs):
+
+======  ==================  ========  ===========  ==========================
+preset  passband            stopband  SINAD 1 kHz  delay 48k→16k / 8k→16k
+======  ==================  ========  ===========  ==========================
+voip    -0.0079…+0.0006 dB  -84.7 dB  90.6 dB      1.56 ms / 3.12 ms
+hq      -0.0082…0 dB        -103.3 dB 113.6 dB     3.81 ms / 7.62 ms
+vhq     -0.0086…0 dB        -133.7 dB 131.4 dB     4.94 ms / 9.88 ms
+======  ==================  ========  ===========  ==========================
 """
 
 from __future__ import annotations
@@ -300,7 +311,10 @@ class Resampler:
     dtype : {"int16", "float32"}
         Sample type of the chunks (int16 is little-endian PCM).
     quality : {"voip", "hq", "vhq"}
-        Filter preset: passband, stopband and delay (see the module docstring).
+        Filter preset (measured, float32 I/O, worst over six common pairs): ``"hq"`` is flat
+        within -0.0082 dB to 0.90 of the lower Nyquist, stops ≥ 103 dB above it, SINAD
+        ≥ 113 dB, delay 3.8 ms at 48k→16k and 7.6 ms at 8k→16k; ``"vhq"`` stops ≥ 133 dB,
+        SINAD ≥ 131 dB, 4.9 / 9.9 ms; ``"voip"`` is flat to 0.80, stops ≥ 84 dB, 1.6 / 3.1 ms.
 
     Notes
     -----
