@@ -101,7 +101,7 @@ class ResampleProcessor(AudioProcessor):
     def _resampler(self, fmt: AudioFormat) -> Any:
         key = (fmt.sample_rate, fmt.channels)
         if self._rs is None or self._key != key:
-            self._rs = audio.Resampler(  # type: ignore[attr-defined]
+            self._rs = audio.Resampler(
                 fmt.sample_rate,
                 self.options["out_rate"],
                 channels=fmt.channels,
