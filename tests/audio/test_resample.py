@@ -376,6 +376,7 @@ def test_thread_pool_determinism(rsm: ModuleType) -> None:
         ({"out_rate": 0}, "out_rate"),
         ({"out_rate": 8000.5}, "out_rate"),
         ({"out_rate": 384_001}, "out_rate"),
+        ({"in_rate": 384_000, "out_rate": 8}, "too large a ratio"),
         ({"channels": 0}, "channels"),
         ({"channels": 1.0}, "channels"),
         ({"channels": 65}, "channels"),

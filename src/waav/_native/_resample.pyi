@@ -2,6 +2,7 @@ from typing import Any
 
 MAX_RATE: int
 MAX_CHANNELS: int
+MAX_TAPS: int
 EXACT_TABLE_MAX: int
 SEQ_MAX_L: int
 SEQ_MAX_M: int

@@ -31,6 +31,7 @@ cdef enum:
 
 MAX_RATE = 384_000
 MAX_CHANNELS = 64
+MAX_TAPS = 1 << 16  # taps per output: caps the ratio (48 kHz -> 8 Hz would need 700 000)
 EXACT_TABLE_MAX = 1 << 18
 # Ratios with few phases (L <= 16) and a short input period (M <= 64) use the phase-run
 # kernel: many outputs share each phase, so it vectorises across outputs.
@@ -159,7 +160,7 @@ cdef int64_t _fdiv(int64_t a, int64_t b) noexcept nogil:
 _cache = {}
 
 
-cdef _Filter _design(int64_t L, int64_t M, str quality):
+cdef _Filter _design(int64_t L, int64_t M, str quality, int in_rate, int out_rate):
     key = (L, M, quality)
     cached = _cache.get(key)
     if cached is not None:
@@ -175,6 +176,11 @@ cdef _Filter _design(int64_t L, int64_t M, str quality):
     f.K2 = <int64_t>math.ceil(h_in)
     f.K = _cdiv(f.K2 + <int64_t>math.floor(h_in) + 1, LANES) * LANES
     f.K1 = f.K - f.K2
+    if f.K > MAX_TAPS:
+        raise format_error(
+            f"{in_rate} Hz -> {out_rate} Hz is too large a ratio: the filter would "
+            f"need {f.K} taps per output sample (at most {MAX_TAPS})"
+        )
     f.D = _cdiv(f.K2 * L, M)
     p_interp = _cdiv(phases_lo * min(L, M), M)
     f.exact = L <= p_interp or L * f.K <= EXACT_TABLE_MAX
@@ -748,7 +754,7 @@ cdef class Resampler:
         self.st.channels = self.channels
         self.filt = None
         if self.st.L != self.st.M:
-            self.filt = _design(self.st.L, self.st.M, self.quality)
+            self.filt = _design(self.st.L, self.st.M, self.quality, self.in_rate, self.out_rate)
             f = self.filt
             self.st.table = f.table
             self.st.diff = f.diff

@@ -69,6 +69,7 @@ __all__ = ["MAX_RATE", "QUALITIES", "Resampler", "resample"]
 #: Highest sample rate accepted, in Hz.
 MAX_RATE = 384_000
 MAX_CHANNELS = 64
+MAX_TAPS = 1 << 16  # taps per output: caps the ratio (48 kHz -> 8 Hz would need 700 000)
 
 #: Preset name -> (half-width H in low-rate samples, cutoff fc in cycles per low-rate
 #: sample, Kaiser β, interpolated-table phases per low-rate sample).
@@ -342,7 +343,15 @@ class Resampler:
         self.quality = _check_quality(quality)
         g = math.gcd(self.in_rate, self.out_rate)
         self._L, self._M = self.out_rate // g, self.in_rate // g
-        self._filter = None if self._L == self._M else _design(self._L, self._M, self.quality)
+        self._filter = None
+        if self._L != self._M:
+            taps = _geometry(self._L, self._M, self.quality)[0]
+            if taps > MAX_TAPS:
+                raise AudioFormatError(
+                    f"{self.in_rate} Hz -> {self.out_rate} Hz is too large a ratio: the filter would "
+                    f"need {taps} taps per output sample (at most {MAX_TAPS})"
+                )
+            self._filter = _design(self._L, self._M, self.quality)
         self.reset()
 
     @property
