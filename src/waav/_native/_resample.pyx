@@ -9,7 +9,7 @@ identical and float32 output equal to the last bit, in every ISA build.
 cimport numpy as cnp
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 from libc.math cimport floor, sqrt
-from libc.stdint cimport int16_t, int32_t, int64_t
+from libc.stdint cimport INT64_MAX, int16_t, int32_t, int64_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memmove, memset
 
@@ -18,6 +18,7 @@ from waav._native._buf cimport (
 )
 
 import math
+from fractions import Fraction
 
 import numpy
 
@@ -33,6 +34,9 @@ MAX_RATE = 384_000
 MAX_CHANNELS = 64
 MAX_TAPS = 1 << 16  # taps per output: caps the ratio (48 kHz -> 8 Hz would need 700 000)
 EXACT_TABLE_MAX = 1 << 18
+CASCADE_RATIO = 2.5  # beyond this ratio a 2:1 half-band stage runs at the high rate
+HALFBAND_DB = {"voip": 85.0, "hq": 105.0, "vhq": 136.0}
+
 # Ratios with few phases (L <= 16) and a short input period (M <= 64) use the phase-run
 # kernel: many outputs share each phase, so it vectorises across outputs.
 SEQ_MAX_L = 16
@@ -93,23 +97,36 @@ cdef float* _aligned(void** raw, size_t n) noexcept:
 
 cdef class _Filter:
     """A designed filter: geometry and the float32 weight table (shared, read-only)."""
-    cdef int64_t L, M, K, K1, K2, D, P
+    cdef int64_t L, M, K, K1, K2, P
     cdef bint exact
     cdef bint seq
     cdef float* table
     cdef float* diff
     cdef void* table_raw
     cdef void* diff_raw
+    # phase-run kernel: per phase p, its nonzero taps nz_off[p] ... nz_off[p + 1] - 1: the
+    # weight, and for each stream offset s0 < M where tap m reads the decimated buffer:
+    # ((s0 + m) % M) * stride + (s0 + m) // M, stored at nz_addr[nz_off[p] * M + s0 * nnz + i]
+    cdef int64_t stride      # floats per decimated stream (depends only on K, L, M)
+    cdef int32_t* nz_off
+    cdef float* nz_c
+    cdef int32_t* nz_addr
 
     def __cinit__(self):
         self.table = NULL
         self.diff = NULL
         self.table_raw = NULL
         self.diff_raw = NULL
+        self.nz_off = NULL
+        self.nz_c = NULL
+        self.nz_addr = NULL
 
     def __dealloc__(self):
         free(self.table_raw)
         free(self.diff_raw)
+        free(self.nz_off)
+        free(self.nz_c)
+        free(self.nz_addr)
 
 
 cdef int _fill(_Filter f, double half, double fc, double beta, double s, Py_ssize_t rows) noexcept nogil:
@@ -160,16 +177,17 @@ cdef int64_t _fdiv(int64_t a, int64_t b) noexcept nogil:
 _cache = {}
 
 
-cdef _Filter _design(int64_t L, int64_t M, str quality, int in_rate, int out_rate):
-    key = (L, M, quality)
+cdef _Filter _design(int64_t L, int64_t M, tuple params, int in_rate, int out_rate):
+    """The filter of one stage: ``params`` = (half-width, cutoff, beta, interpolated phases)."""
+    key = (L, M, params)
     cached = _cache.get(key)
     if cached is not None:
         return cached
-    half, fc, beta, phases_lo = QUALITIES[quality]
+    half, fc, beta, phases_lo = params
     cdef _Filter f = _Filter()
     cdef int rc
     cdef double c_half, c_fc, c_beta
-    cdef Py_ssize_t c_rows
+    cdef Py_ssize_t c_rows, r, m, n, nn, s0, i
     cdef double s = <double>min(L, M) / <double>M
     cdef double h_in = half / s
     f.L, f.M = L, M
@@ -178,10 +196,9 @@ cdef _Filter _design(int64_t L, int64_t M, str quality, int in_rate, int out_rat
     f.K1 = f.K - f.K2
     if f.K > MAX_TAPS:
         raise format_error(
-            f"{in_rate} Hz -> {out_rate} Hz is too large a ratio: the filter would "
-            f"need {f.K} taps per output sample (at most {MAX_TAPS})"
+            f"{in_rate} Hz -> {out_rate} Hz is too large a ratio: the filter "
+            f"would need {f.K} taps per output sample (at most {MAX_TAPS})"
         )
-    f.D = _cdiv(f.K2 * L, M)
     p_interp = _cdiv(phases_lo * min(L, M), M)
     f.exact = L <= p_interp or L * f.K <= EXACT_TABLE_MAX
     f.P = L if f.exact else p_interp
@@ -197,10 +214,50 @@ cdef _Filter _design(int64_t L, int64_t M, str quality, int in_rate, int out_rat
         rc = _fill(f, c_half, c_fc, c_beta, s, c_rows)
     if rc != 0:
         raise MemoryError()
+    f.stride = _cdiv(f.K + _cdiv(M, L) + 2 + BLOCK, M) + 1   # see Resampler.__init__ (cap)
+    if f.seq:
+        f.nz_off = <int32_t*>malloc((f.P + 1) * sizeof(int32_t))
+        f.nz_c = <float*>malloc(f.P * f.K * sizeof(float))
+        f.nz_addr = <int32_t*>malloc(f.P * f.K * M * sizeof(int32_t))
+        if f.nz_off == NULL or f.nz_c == NULL or f.nz_addr == NULL:
+            raise MemoryError()
+        n = 0
+        for r in range(f.P):
+            f.nz_off[r] = <int32_t>n
+            for m in range(f.K):
+                if f.table[r * f.K + m] != 0.0:
+                    f.nz_c[n] = f.table[r * f.K + m]
+                    n += 1
+            f.nz_off[r + 1] = <int32_t>n
+            nn = n - f.nz_off[r]
+            for s0 in range(M):
+                i = 0
+                for m in range(f.K):
+                    if f.table[r * f.K + m] != 0.0:
+                        f.nz_addr[f.nz_off[r] * M + s0 * nn + i] = <int32_t>(
+                            ((s0 + m) % M) * (f.stride if M > 1 else 0) + (s0 + m) // M)
+                        i += 1
     if len(_cache) >= 64:
         _cache.clear()
     _cache[key] = f
     return f
+
+
+def _halfband(str quality, int hi, int lo):
+    """Parameters of the 2:1 stage between ``hi`` and ``hi / 2`` Hz (see the twin's)."""
+    att = HALFBAND_DB[quality]
+    taps = (att - 7.95) / (14.36 * (hi / 2 - lo) / hi)
+    return (math.ceil(taps / 2) / 2, 0.5, 0.1102 * (att - 8.7), 1)
+
+
+def _plan(int fin, int fout, str quality):
+    """The stages (rate in, rate out, filter parameters) from ``fin`` to ``fout`` Hz."""
+    main = QUALITIES[quality]
+    if fin > CASCADE_RATIO * fout and fin % 2 == 0:
+        return [(fin, fin // 2, _halfband(quality, fin, fout)), (fin // 2, fout, main)]
+    if fout > CASCADE_RATIO * fin and fout % 2 == 0:
+        return [(fin, fout // 2, main), (fout // 2, fout, _halfband(quality, fout, fin))]
+    return [(fin, fout, main)]
 
 
 # --- kernels --------------------------------------------------------------------------------
@@ -272,8 +329,9 @@ cdef float _dot_interp(const float* x, const float* t, const float* d, float fra
 
 cdef extern from *:
     """
-    /* The phase-run kernel's inner loop: NV vectors of 16 same-phase outputs, one output
-       per lane, taps added in order: acc = acc + x * c. Written with GCC/Clang vector
+    /* The phase-run kernel's inner loop: NV vectors of same-phase outputs, one output
+       per lane, the nonzero taps added in order: acc = acc + x * c. Tap i reads the
+       decimated input at base + addr[i] (precomputed per phase and stream offset). Written with GCC/Clang vector
        types so it is always vectorised (the auto-vectoriser may interchange the loops);
        every ISA build does the same per-lane float operations, so results are identical.
        Other compilers get the plain loop, with the same operations. */
@@ -290,30 +348,28 @@ cdef extern from *:
     #if defined(__GNUC__) || defined(__clang__)
     typedef float waav_vec __attribute__((vector_size(4 * WAAV_VL), aligned(4)));
     #define WAAV_SEQ(NAME, NV)                                                          \
-    static void NAME(const float* xs, int64_t stride, int64_t M, int64_t s,            \
-                     int64_t pos, const float* c, Py_ssize_t K, float* out) {          \
+    static void NAME(const float* base, const float* cz, const int32_t* addr,          \
+                     Py_ssize_t nnz, float* out) {                                     \
         waav_vec acc[NV];                                                              \
         for (int v = 0; v < NV; v++) acc[v] = (waav_vec){0};                          \
-        for (Py_ssize_t m = 0; m < K; m++) {                                           \
-            const float cb = c[m];                                                     \
-            const waav_vec* px = (const waav_vec*)(xs + s * stride + pos);             \
+        for (Py_ssize_t i = 0; i < nnz; i++) {                                         \
+            const float cb = cz[i];                                                    \
+            const waav_vec* px = (const waav_vec*)(base + addr[i]);                    \
             for (int v = 0; v < NV; v++) acc[v] = acc[v] + px[v] * cb;                 \
-            if (++s == M) { s = 0; pos++; }                                            \
         }                                                                              \
         for (int v = 0; v < NV; v++)                                                   \
             for (int l = 0; l < WAAV_VL; l++) out[v * WAAV_VL + l] = acc[v][l];        \
     }
     #else
     #define WAAV_SEQ(NAME, NV)                                                          \
-    static void NAME(const float* xs, int64_t stride, int64_t M, int64_t s,            \
-                     int64_t pos, const float* c, Py_ssize_t K, float* out) {          \
+    static void NAME(const float* base, const float* cz, const int32_t* addr,          \
+                     Py_ssize_t nnz, float* out) {                                     \
         float acc[NV * WAAV_VL];                                                       \
         for (int l = 0; l < NV * WAAV_VL; l++) acc[l] = 0.0f;                          \
-        for (Py_ssize_t m = 0; m < K; m++) {                                           \
-            const float cb = c[m];                                                     \
-            const float* px = xs + s * stride + pos;                                   \
+        for (Py_ssize_t i = 0; i < nnz; i++) {                                         \
+            const float cb = cz[i];                                                    \
+            const float* px = base + addr[i];                                          \
             for (int l = 0; l < NV * WAAV_VL; l++) acc[l] = acc[l] + px[l] * cb;       \
-            if (++s == M) { s = 0; pos++; }                                            \
         }                                                                              \
         for (int l = 0; l < NV * WAAV_VL; l++) out[l] = acc[l];                        \
     }
@@ -333,28 +389,28 @@ cdef extern from *:
     #define WAAV_SEQ_MAXNV 12
     /* nv registers of outputs: sized to the run, so no lanes are wasted on a 160-output
        phase (10 x 16); below ~4 registers the add latency limits the speed. */
-    static void waav_seq(int nv, const float* xs, int64_t stride, int64_t M, int64_t s,
-                         int64_t pos, const float* c, Py_ssize_t K, float* out) {
+    static void waav_seq(int nv, const float* base, const float* cz, const int32_t* addr,
+                         Py_ssize_t nnz, float* out) {
         switch (nv) {
-        case 1: waav_seq1(xs, stride, M, s, pos, c, K, out); break;
-        case 2: waav_seq2(xs, stride, M, s, pos, c, K, out); break;
-        case 3: waav_seq3(xs, stride, M, s, pos, c, K, out); break;
-        case 4: waav_seq4(xs, stride, M, s, pos, c, K, out); break;
-        case 5: waav_seq5(xs, stride, M, s, pos, c, K, out); break;
-        case 6: waav_seq6(xs, stride, M, s, pos, c, K, out); break;
-        case 7: waav_seq7(xs, stride, M, s, pos, c, K, out); break;
-        case 8: waav_seq8(xs, stride, M, s, pos, c, K, out); break;
-        case 9: waav_seq9(xs, stride, M, s, pos, c, K, out); break;
-        case 10: waav_seq10(xs, stride, M, s, pos, c, K, out); break;
-        case 11: waav_seq11(xs, stride, M, s, pos, c, K, out); break;
-        default: waav_seq12(xs, stride, M, s, pos, c, K, out); break;
+        case 1: waav_seq1(base, cz, addr, nnz, out); break;
+        case 2: waav_seq2(base, cz, addr, nnz, out); break;
+        case 3: waav_seq3(base, cz, addr, nnz, out); break;
+        case 4: waav_seq4(base, cz, addr, nnz, out); break;
+        case 5: waav_seq5(base, cz, addr, nnz, out); break;
+        case 6: waav_seq6(base, cz, addr, nnz, out); break;
+        case 7: waav_seq7(base, cz, addr, nnz, out); break;
+        case 8: waav_seq8(base, cz, addr, nnz, out); break;
+        case 9: waav_seq9(base, cz, addr, nnz, out); break;
+        case 10: waav_seq10(base, cz, addr, nnz, out); break;
+        case 11: waav_seq11(base, cz, addr, nnz, out); break;
+        default: waav_seq12(base, cz, addr, nnz, out); break;
         }
     }
     """
     enum: WAAV_VL
     enum: WAAV_SEQ_MAXNV
-    void waav_seq(int nv, const float* xs, int64_t stride, int64_t M, int64_t s, int64_t pos,
-                  const float* c, Py_ssize_t K, float* out) noexcept nogil
+    void waav_seq(int nv, const float* base, const float* cz, const int32_t* addr,
+                  Py_ssize_t nnz, float* out) noexcept nogil
 
 
 # Round to nearest, ties to even, for |v| <= 2**22 (see _pcm.pyx for why not rint()).
@@ -378,9 +434,12 @@ cdef struct State:
     # filter (borrowed from the _Filter the Resampler holds)
     const float* table
     const float* diff
-    int64_t L, M, Mdiv, Mmod, K, K1, K2, D, P
+    int64_t L, M, Mdiv, Mmod, K, K1, K2, P
     bint exact
     bint seq
+    const int32_t* nz_off
+    const float* nz_c
+    const int32_t* nz_addr
     float* scratch        # the buffer split into M decimated streams (seq kernel, M > 1)
     int64_t stride        # floats per decimated stream in scratch
     # stream
@@ -389,10 +448,9 @@ cdef struct State:
     int64_t cap
     int64_t buf_start     # input index of buf[0]
     int64_t buf_len
-    int64_t n             # window position of the next output: floor((j - D) * M / L)
-    int64_t p             # and its phase: ((j - D) * M) mod L
-    int64_t emitted       # stream outputs returned
-    int64_t frames_in     # input frames consumed
+    int64_t n             # window position of the next output i: floor(i * M / L)
+    int64_t p             # and its phase: (i * M) mod L
+    int64_t emitted       # outputs computed (the next output's index i)
 
 
 cdef void _trim(State* st) noexcept nogil:
@@ -499,7 +557,7 @@ cdef Py_ssize_t _emit_seq(State* st, int64_t limit, void* out, bint i16, Py_ssiz
     cdef int64_t p0[16]
     cdef float acc[12 * 16]
     cdef Py_ssize_t E = 0
-    cdef Py_ssize_t r, Q, q, l, t, nt, w, step, base, nvec, nblk
+    cdef Py_ssize_t r, Q, q, l, t, nt, w, step, base, nvec, nblk, nnz
     cdef int64_t Ml
     cdef const float* sp
     cdef int ch
@@ -507,8 +565,8 @@ cdef Py_ssize_t _emit_seq(State* st, int64_t limit, void* out, bint i16, Py_ssiz
     cdef const float* xs
     cdef const float* src
     cdef float* dst
-    # outputs j with n_j <= last_n are those with (j - D) * M < (last_n + 1) * L
-    cdef int64_t jend = st.D - _fdiv(-(last_n + 1) * st.L, st.M)
+    # outputs i with n_i <= last_n are those with i * M < (last_n + 1) * L
+    cdef int64_t jend = -_fdiv(-(last_n + 1) * st.L, st.M)
     cdef int64_t u
     if jend > limit:
         jend = limit
@@ -516,7 +574,7 @@ cdef Py_ssize_t _emit_seq(State* st, int64_t limit, void* out, bint i16, Py_ssiz
         return o
     E = jend - st.emitted
     for r in range(E if E < st.L else st.L):
-        u = (st.emitted + r - st.D) * st.M
+        u = (st.emitted + r) * st.M
         n0[r] = _fdiv(u, st.L)
         p0[r] = u - n0[r] * st.L
     for ch in range(C):
@@ -542,8 +600,10 @@ cdef Py_ssize_t _emit_seq(State* st, int64_t limit, void* out, bint i16, Py_ssiz
                 nvec = (Q - q + WAAV_VL - 1) // WAAV_VL
                 nblk = (nvec + WAAV_SEQ_MAXNV - 1) // WAAV_SEQ_MAXNV
                 nvec = (nvec + nblk - 1) // nblk
-                waav_seq(<int>nvec, xs, st.stride, st.M, b0 % st.M, b0 // st.M + q,
-                         st.table + p0[r] * st.K, st.K, acc)
+                t = st.nz_off[p0[r]]
+                nnz = st.nz_off[p0[r] + 1] - t
+                waav_seq(<int>nvec, xs + b0 // st.M + q, st.nz_c + t,
+                         st.nz_addr + t * st.M + (b0 % st.M) * nnz, nnz, acc)
                 w = Q - q
                 if w > nvec * WAAV_VL:
                     w = nvec * WAAV_VL
@@ -557,41 +617,46 @@ cdef Py_ssize_t _emit_seq(State* st, int64_t limit, void* out, bint i16, Py_ssiz
                         (<float*>out)[base + l * step] = acc[l]
                 q += w
     st.emitted += E
-    u = (st.emitted - st.D) * st.M
+    u = st.emitted * st.M
     st.n = _fdiv(u, st.L)
     st.p = u - st.n * st.L
     return o + E
 
 
-cdef void _run(State* st, const char* x, bint i16, Py_ssize_t frames, bint last, int64_t target,
-               void* out) noexcept nogil:
-    """Consume ``frames`` input frames (then zeros if ``last``) and emit up to ``target``."""
+cdef Py_ssize_t _run(State* st, const char* x, bint in_i16, Py_ssize_t frames, bint last,
+                     int64_t target, void* out, bint out_i16, Py_ssize_t o) noexcept nogil:
+    """Consume ``frames`` input frames (then zeros if ``last``), emitting outputs up to
+    ``target`` (while their input is in) at ``out[o * channels ...]``; return the new ``o``."""
     cdef Py_ssize_t consumed = 0
-    cdef Py_ssize_t o = 0
     cdef Py_ssize_t take
     cdef int64_t need
-    cdef Py_ssize_t width = 2 if i16 else 4
+    cdef Py_ssize_t width = 2 if in_i16 else 4
+    cdef bint fed = False
     while True:
         _trim(st)
         if consumed < frames:
             take = frames - consumed
             if take > st.cap - st.buf_len:
                 take = st.cap - st.buf_len
-            _append(st, x + consumed * st.channels * width, i16, take)
+            _append(st, x + consumed * st.channels * width, in_i16, take)
             consumed += take
         elif last and st.emitted < target:
             # zeros after the end, as far as the last output's window reaches
-            need = _fdiv((target - 1 - st.D) * st.M, st.L) + st.K2 + 1 - (st.buf_start + st.buf_len)
+            need = _fdiv((target - 1) * st.M, st.L) + st.K2 + 1 - (st.buf_start + st.buf_len)
             if need <= 0:
                 need = 1    # not reached: the window of the last output is already in
             take = need if need < st.cap - st.buf_len else st.cap - st.buf_len
-            _append(st, NULL, i16, take)
-        else:
-            break
+            _append(st, NULL, False, take)
+        elif fed:
+            return o
+        # emit after each append (or once, when no input came: a raised target may be ready)
         if st.seq:
-            o = _emit_seq(st, target, out, i16, o)
+            o = _emit_seq(st, target, out, out_i16, o)
         else:
-            o = _emit(st, target, out, i16, o)
+            o = _emit(st, target, out, out_i16, o)
+        if not fed and consumed >= frames and not (last and st.emitted < target):
+            return o
+        fed = True
 
 
 # --- validation -------------------------------------------------------------------------------
@@ -721,8 +786,14 @@ cdef class Resampler:
     instance per stream; not safe to share between threads.
     """
 
-    cdef State st
-    cdef _Filter filt
+    cdef State st[2]         # the stages: one, or a half-band stage and the main one
+    cdef int nst
+    cdef list filts          # keeps the stages' _Filter tables alive
+    cdef int64_t L, M        # the reduced ratio out : in
+    cdef int64_t D           # output frames held back (the look-ahead of the chain)
+    cdef int64_t frames_in   # input frames consumed
+    cdef float* mid          # stage 1 -> stage 2 frames (interleaved float32)
+    cdef int64_t mid_cap     # ... capacity in frames
     cdef bint done
     cdef bint i16
     cdef int last_ndim      # ndim of the last chunk's array (0: bytes-like), for flush()
@@ -733,15 +804,22 @@ cdef class Resampler:
     cdef readonly str quality
 
     def __cinit__(self):
-        self.st.buf = NULL
-        self.st.scratch = NULL
+        self.nst = 0
+        self.mid = NULL
+        for k in range(2):
+            self.st[k].buf = NULL
+            self.st[k].scratch = NULL
 
     def __dealloc__(self):
-        free(self.st.buf)
-        free(self.st.scratch)
+        for k in range(2):
+            free(self.st[k].buf)
+            free(self.st[k].scratch)
+        free(self.mid)
 
     def __init__(self, in_rate, out_rate, channels=1, dtype="int16", quality="hq"):
-        cdef int64_t g
+        cdef int64_t g, h
+        cdef _Filter f
+        cdef State* st
         self.in_rate = _check_rate(in_rate, "in_rate")
         self.out_rate = _check_rate(out_rate, "out_rate")
         self.channels = _check_channels(channels)
@@ -749,67 +827,74 @@ cdef class Resampler:
         self.quality = _check_quality(quality)
         self.i16 = self.dtype == "int16"
         g = math.gcd(self.in_rate, self.out_rate)
-        self.st.L = self.out_rate // g
-        self.st.M = self.in_rate // g
-        self.st.channels = self.channels
-        self.filt = None
-        if self.st.L != self.st.M:
-            self.filt = _design(self.st.L, self.st.M, self.quality, self.in_rate, self.out_rate)
-            f = self.filt
-            self.st.table = f.table
-            self.st.diff = f.diff
-            self.st.K, self.st.K1, self.st.K2, self.st.D, self.st.P = f.K, f.K1, f.K2, f.D, f.P
-            self.st.exact = f.exact
-            self.st.seq = f.seq
-            self.st.Mdiv = self.st.M // self.st.L
-            self.st.Mmod = self.st.M % self.st.L
-            self.st.cap = f.K + _cdiv(self.st.M, self.st.L) + 2 + BLOCK
-            free(self.st.buf)
+        self.L = self.out_rate // g
+        self.M = self.in_rate // g
+        self.filts = []
+        self.nst = 0
+        self.D = 0
+        if self.L == self.M:
+            self.reset()
+            return
+        lag = Fraction(0)   # look-ahead of the chain, in output samples
+        for rin, rout, params in _plan(self.in_rate, self.out_rate, self.quality):
+            h = math.gcd(rin, rout)
+            f = _design(rout // h, rin // h, params, self.in_rate, self.out_rate)
+            self.filts.append(f)
+            lag += Fraction(f.K2 * self.out_rate, rin)
+        self.D = math.ceil(lag)
+        for k, f in enumerate(self.filts):
+            st = &self.st[k]
+            st.table, st.diff = f.table, f.diff
+            st.nz_off, st.nz_c, st.nz_addr = f.nz_off, f.nz_c, f.nz_addr
+            st.L, st.M, st.K, st.K1, st.K2, st.P = f.L, f.M, f.K, f.K1, f.K2, f.P
+            st.exact, st.seq = f.exact, f.seq
+            st.Mdiv, st.Mmod = f.M // f.L, f.M % f.L
+            st.channels = self.channels
+            st.cap = f.K + _cdiv(f.M, f.L) + 2 + BLOCK
             # + PAD: the phase-run kernel's last block may read (and drop) lanes past the end
-            self.st.buf = <float*>malloc((self.st.cap * self.channels + PAD) * sizeof(float))
-            if self.st.buf == NULL:
+            st.buf = <float*>malloc((st.cap * self.channels + PAD) * sizeof(float))
+            if st.buf == NULL:
                 raise MemoryError()
-            if f.seq and self.st.M > 1:
-                self.st.stride = _cdiv(self.st.cap, self.st.M) + 1
-                free(self.st.scratch)
-                self.st.scratch = <float*>malloc((self.st.stride * self.st.M + PAD) * sizeof(float))
-                if self.st.scratch == NULL:
+            if f.seq and f.M > 1:
+                st.stride = f.stride
+                st.scratch = <float*>malloc((st.stride * f.M + PAD) * sizeof(float))
+                if st.scratch == NULL:
                     raise MemoryError()
-                memset(self.st.scratch, 0, (self.st.stride * self.st.M + PAD) * sizeof(float))
+                memset(st.scratch, 0, (st.stride * f.M + PAD) * sizeof(float))
+            self.nst = k + 1
+        if self.nst == 2:
+            self.mid_cap = _cdiv(BLOCK * self.st[0].L, self.st[0].M) + 64
+            self.mid = <float*>malloc(self.mid_cap * self.channels * sizeof(float))
+            if self.mid == NULL:
+                raise MemoryError()
         self.reset()
 
     @property
     def delay(self):
         """Algorithmic delay of the stream output, in seconds (0 for equal rates)."""
-        return 0.0 if self.filt is None else <double>self.st.D / self.out_rate
+        return <double>self.D / self.out_rate
 
     def reset(self):
         """Forget all input (e.g. on barge-in) and start a new stream."""
+        cdef int k
+        cdef State* st
         self.done = False
         self.last_ndim = 0
-        self.st.emitted = 0
-        self.st.frames_in = 0
-        if self.filt is None:
-            return
-        # stream index (output j + D) of the first output: the first D are held back
-        self._seek(self.st.D)
-        # zeros stand for the input before the stream started
-        self.st.buf_start = self.st.n - self.st.K1 + 1
-        self.st.buf_len = -self.st.buf_start
-        memset(self.st.buf, 0, (self.st.cap * self.channels + PAD) * sizeof(float))
-
-    cdef void _seek(self, int64_t j) noexcept:
-        cdef int64_t u = (j - self.st.D) * self.st.M
-        self.st.emitted = j
-        self.st.n = _fdiv(u, self.st.L)
-        self.st.p = u - self.st.n * self.st.L
+        self.frames_in = 0
+        for k in range(self.nst):
+            st = &self.st[k]
+            st.emitted = st.n = st.p = 0
+            # zeros stand for the input before the stream started
+            st.buf_start = -st.K1 + 1
+            st.buf_len = st.K1 - 1
+            memset(st.buf, 0, (st.cap * self.channels + PAD) * sizeof(float))
 
     def process(self, chunk, last=False):
         """Resample one chunk; ``last=True`` also returns the held-back tail and ends the stream."""
         cdef InBuf b
         cdef Py_ssize_t frames
-        cdef int ndim
-        cdef int64_t target, n_out
+        cdef int ndim, k
+        cdef int64_t total, target, n_out, work
         cdef cnp.npy_intp dims[2]
         cdef void* op
         cdef bint fin = bool(last)
@@ -822,16 +907,16 @@ cdef class Resampler:
                     "call reset() to start a new one"
                 )
             self.done = fin
-            if self.filt is None:       # equal rates: pass through
+            if self.nst == 0:       # equal rates: pass through
                 if isinstance(chunk, bytes) or ndim:
                     return chunk
                 return PyBytes_FromStringAndSize(b.ptr, b.nbytes)
-            target = _cdiv((self.st.frames_in + frames) * self.st.L, self.st.M)
-            if fin:
-                target += self.st.D
-            if target < self.st.emitted:
-                target = self.st.emitted
-            n_out = target - self.st.emitted
+            total = _cdiv((self.frames_in + frames) * self.L, self.M)   # ceil(N * L / M)
+            # returned so far: all outputs but the last D, whose look-ahead is not in yet
+            target = total if fin else total - self.D
+            if target < self.st[self.nst - 1].emitted:
+                target = self.st[self.nst - 1].emitted
+            n_out = target - self.st[self.nst - 1].emitted
             if ndim:
                 dims[0] = n_out if ndim == 2 else n_out * self.channels
                 dims[1] = self.channels
@@ -840,15 +925,49 @@ cdef class Resampler:
             else:
                 out = PyBytes_FromStringAndSize(NULL, n_out * self.channels * (2 if self.i16 else 4))
                 op = PyBytes_AS_STRING(out)
-            self.st.frames_in += frames
-            if n_out * self.st.K * self.channels >= NOGIL_MIN_WORK:
+            self.frames_in += frames
+            work = 0
+            for k in range(self.nst):
+                work += self.st[k].K
+            work *= n_out * self.channels
+            if work >= NOGIL_MIN_WORK:
                 with nogil:
-                    _run(&self.st, b.ptr, self.i16, frames, fin, target, op)
+                    self._chain(b.ptr, frames, fin, target, op)
             else:
-                _run(&self.st, b.ptr, self.i16, frames, fin, target, op)
+                self._chain(b.ptr, frames, fin, target, op)
         finally:
             release(&b)
         return out
+
+    cdef void _chain(self, const char* x, Py_ssize_t frames, bint fin, int64_t target,
+                     void* out) noexcept nogil:
+        """Run the stages over one chunk; the last one emits up to ``target``."""
+        cdef State* a = &self.st[0]
+        cdef State* z = &self.st[1]
+        cdef Py_ssize_t o = 0
+        cdef Py_ssize_t consumed = 0
+        cdef Py_ssize_t nb, m
+        cdef Py_ssize_t width = 2 if self.i16 else 4
+        cdef int64_t n_mid, lim
+        if self.nst == 1:
+            _run(a, x, self.i16, frames, fin, target, out, self.i16, 0)
+            return
+        while consumed < frames:    # block by block, so stage 1's output fits in ``mid``
+            nb = frames - consumed if frames - consumed < BLOCK else BLOCK
+            m = _run(a, x + consumed * self.channels * width, self.i16, nb, False, INT64_MAX,
+                     self.mid, False, 0)
+            o = _run(z, <const char*>self.mid, False, m, False, target, out, self.i16, o)
+            consumed += nb
+        if not fin:
+            _run(z, NULL, False, 0, False, target, out, self.i16, o)
+            return
+        # the end: stage 1 computes (past the end, on zeros) what stage 2's last output needs
+        n_mid = _fdiv((target - 1) * z.M, z.L) + z.K2 + 1 if target > 0 else 0
+        while a.emitted < n_mid:
+            lim = n_mid if n_mid - a.emitted <= self.mid_cap else a.emitted + self.mid_cap
+            m = _run(a, NULL, self.i16, 0, True, lim, self.mid, False, 0)
+            o = _run(z, <const char*>self.mid, False, m, False, target, out, self.i16, o)
+        _run(z, NULL, False, 0, True, target, out, self.i16, o)
 
     def flush(self):
         """Return the held-back tail and end the stream (``process(empty, last=True)``).
@@ -896,5 +1015,4 @@ def resample(data, in_rate, out_rate, channels=1, quality="hq"):
     _samples(data, &b, "", ch, "data", &frames, &ndim)
     dtype = "int16" if b.kind == KIND_I16 else "float32"
     release(&b)
-    rs = Resampler(rin, rout, ch, dtype, q)
-    return rs.process(data, last=True)
+    return Resampler(rin, rout, ch, dtype, q).process(data, last=True)

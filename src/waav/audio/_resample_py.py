@@ -56,6 +56,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from fractions import Fraction
 from functools import lru_cache
 from typing import Any
 
@@ -80,6 +81,8 @@ QUALITIES: dict[str, tuple[float, float, float, int]] = {
 }
 
 LANES = 16  # float32 lanes of the dot product (one AVX-512 register)
+CASCADE_RATIO = 2.5  # beyond this ratio a 2:1 half-band stage runs at the high rate
+HALFBAND_DB = {"voip": 85.0, "hq": 105.0, "vhq": 136.0}  # half-band stage attenuation
 EXACT_TABLE_MAX = 1 << 18  # up to this many weights, one table row per phase (no interpolation)
 SEQ_MAX_L, SEQ_MAX_M = 16, 64  # few phases, short period: taps summed in order (see _dot_seq)
 I0_TERMS = 48  # power-series terms of I0; enough for β <= 20
@@ -125,7 +128,6 @@ class _Filter:
     K: int  # taps per output sample (multiple of LANES)
     K1: int  # taps at or before the output position
     K2: int  # taps after it (look-ahead)
-    D: int  # algorithmic delay in output samples
     P: int  # table phases per input sample (== L when exact)
     exact: bool
     seq: bool  # summation order: taps in order (True), or 16 lanes + pairwise tree
@@ -133,24 +135,23 @@ class _Filter:
     diff: npt.NDArray[np.float32] | None  # table[r + 1] - table[r] (interpolated only)
 
 
-def _geometry(L: int, M: int, quality: str) -> tuple[int, int, int, int, int, bool, float]:
-    half, _fc, _beta, phases_lo = QUALITIES[quality]
+def _geometry(L: int, M: int, half: float, phases_lo: int) -> tuple[int, int, int, int, bool, float]:
     s = min(L, M) / M  # low-rate samples per input sample
     h_in = half / s  # kernel half-width in input samples
     K2 = math.ceil(h_in)
     K = -(-(K2 + math.floor(h_in) + 1) // LANES) * LANES
     K1 = K - K2
-    D = -(-(K2 * L) // M)
     p_interp = -(-(phases_lo * min(L, M)) // M)
     exact = p_interp >= L or L * K <= EXACT_TABLE_MAX
     P = L if exact else p_interp
-    return K, K1, K2, D, P, exact, s
+    return K, K1, K2, P, exact, s
 
 
 @lru_cache(maxsize=64)
-def _design(L: int, M: int, quality: str) -> _Filter:
-    half, fc, beta, _ = QUALITIES[quality]
-    K, K1, K2, D, P, exact, s = _geometry(L, M, quality)
+def _design(L: int, M: int, params: tuple[float, float, float, int]) -> _Filter:
+    """The filter of one stage: ``params`` = (half-width, cutoff, β, interpolated phases)."""
+    half, fc, beta, phases_lo = params
+    K, K1, K2, P, exact, s = _geometry(L, M, half, phases_lo)
     rows = P if exact else P + 1
     phi = np.arange(rows, dtype=np.float64) / float(P)  # fractional position of each row
     taps = np.arange(K1 - 1, K1 - 1 - K, -1, dtype=np.float64)  # K1 - 1 - m
@@ -170,7 +171,34 @@ def _design(L: int, M: int, quality: str) -> _Filter:
     if diff is not None:
         diff.setflags(write=False)
     seq = exact and L <= SEQ_MAX_L and M <= SEQ_MAX_M
-    return _Filter(L, M, K, K1, K2, D, P, exact, seq, table, diff)
+    return _Filter(L, M, K, K1, K2, P, exact, seq, table, diff)
+
+
+def _halfband(quality: str, hi: int, lo: int) -> tuple[float, float, float, int]:
+    """Parameters of the 2:1 stage between ``hi`` and ``hi / 2`` Hz when the far rate is ``lo``.
+
+    A Kaiser-windowed sinc cut at ``hi / 4`` (every other weight is zero): flat to ``lo / 2``,
+    and stopping from ``hi / 2 - lo / 2`` Hz, which then folds (or images) onto frequencies the
+    main stage removes. Its attenuation is the preset's plus a margin.
+    """
+    att = HALFBAND_DB[quality]
+    taps = (att - 7.95) / (14.36 * (hi / 2 - lo) / hi)  # Kaiser's length estimate at ``hi``
+    return (math.ceil(taps / 2) / 2, 0.5, 0.1102 * (att - 8.7), 1)
+
+
+def _plan(fin: int, fout: int, quality: str) -> list[tuple[int, int, tuple[float, float, float, int]]]:
+    """The stages (rate in, rate out, filter parameters) from ``fin`` to ``fout`` Hz.
+
+    A ratio beyond 2.5 : 1 gets a 2:1 half-band stage at the high rate (first when
+    down-sampling, last when up-sampling): it costs ~10 taps per sample, and the main stage
+    then runs at half the high rate with half the taps.
+    """
+    main = QUALITIES[quality]
+    if fin > CASCADE_RATIO * fout and fin % 2 == 0:
+        return [(fin, fin // 2, _halfband(quality, fin, fout)), (fin // 2, fout, main)]
+    if fout > CASCADE_RATIO * fin and fout % 2 == 0:
+        return [(fin, fout // 2, main), (fout // 2, fout, _halfband(quality, fout, fin))]
+    return [(fin, fout, main)]
 
 
 # --- validation ---------------------------------------------------------------------------
@@ -300,6 +328,66 @@ def _wrap(y: np.ndarray, like_ndarray: bool, ndim: int, channels: int) -> Any:
 # --- the streaming resampler --------------------------------------------------------------
 
 
+class _Stage:
+    """One filter of the chain, streaming: output ``i`` is the input at position ``i * M / L``."""
+
+    def __init__(self, f: _Filter, channels: int) -> None:
+        self.f = f
+        self.start = -f.K1 + 1  # input index of hist[:, 0]; zeros before the stream
+        self.hist = np.zeros((channels, f.K1 - 1), _F32)
+        self.done = 0  # outputs computed
+
+    def push(self, x: npt.NDArray[np.float32]) -> None:
+        self.hist = np.concatenate([self.hist, x], axis=1)
+
+    def end(self) -> int:
+        return self.start + self.hist.shape[1]
+
+    def ready(self) -> int:
+        """Outputs whose inputs are all in: i * M < (end - K2) * L."""
+        f = self.f
+        return max(self.done, -(-((self.end() - f.K2) * f.L) // f.M))
+
+    def inputs_for(self, n_out: int) -> int:
+        """Inputs needed for outputs ``0 … n_out - 1``."""
+        f = self.f
+        return ((n_out - 1) * f.M) // f.L + f.K2 + 1 if n_out > 0 else 0
+
+    def pad_for(self, n_out: int) -> None:
+        """Append zeros (input after the end) until outputs below ``n_out`` are ready."""
+        need = self.inputs_for(n_out) - self.end()
+        if need > 0:
+            self.push(np.zeros((self.hist.shape[0], need), _F32))
+
+    def pull(self, upto: int) -> npt.NDArray[np.float32]:
+        """Compute outputs ``done … upto - 1`` as (channels, frames) and drop spent input."""
+        f = self.f
+        out = np.empty((self.hist.shape[0], upto - self.done), _F32)
+        for b0 in range(self.done, upto, 2048):  # batches bound the (outputs, K) temporaries
+            i = np.arange(b0, min(b0 + 2048, upto), dtype=np.int64)
+            u = i * f.M
+            n, p = u // f.L, u % f.L
+            start = n - f.K1 + 1 - self.start
+            if f.exact:
+                coef = f.table[p]
+            else:
+                assert f.diff is not None
+                pp = p * f.P
+                row, rem = pp // f.L, pp % f.L
+                frac = rem.astype(_F32) / _F32(f.L)
+                coef = f.table[row] + frac[:, None] * f.diff[row]
+            idx = start[:, None] + np.arange(f.K)
+            dot = _dot_seq if f.seq else _dot
+            for ch in range(self.hist.shape[0]):
+                out[ch, b0 - self.done : b0 - self.done + len(i)] = dot(self.hist[ch][idx], coef)
+        self.done = upto
+        keep = (upto * f.M) // f.L - f.K1 + 1 - self.start  # the next output's window start
+        if keep > 0:
+            self.hist = self.hist[:, keep:].copy()
+            self.start += keep
+        return out
+
+
 class Resampler:
     """Streaming polyphase resampler from ``in_rate`` to ``out_rate`` Hz.
 
@@ -343,34 +431,36 @@ class Resampler:
         self.quality = _check_quality(quality)
         g = math.gcd(self.in_rate, self.out_rate)
         self._L, self._M = self.out_rate // g, self.in_rate // g
-        self._filter = None
+        self._filters: list[_Filter] = []
+        self._D = 0
         if self._L != self._M:
-            taps = _geometry(self._L, self._M, self.quality)[0]
-            if taps > MAX_TAPS:
-                raise AudioFormatError(
-                    f"{self.in_rate} Hz -> {self.out_rate} Hz is too large a ratio: the filter would "
-                    f"need {taps} taps per output sample (at most {MAX_TAPS})"
-                )
-            self._filter = _design(self._L, self._M, self.quality)
+            lag = Fraction(0)  # look-ahead of the chain, in output samples
+            for rin, rout, params in _plan(self.in_rate, self.out_rate, self.quality):
+                h = math.gcd(rin, rout)
+                L, M = rout // h, rin // h
+                taps = _geometry(L, M, params[0], params[3])[0]
+                if taps > MAX_TAPS:
+                    raise AudioFormatError(
+                        f"{self.in_rate} Hz -> {self.out_rate} Hz is too large a ratio: the filter "
+                        f"would need {taps} taps per output sample (at most {MAX_TAPS})"
+                    )
+                f = _design(L, M, params)
+                self._filters.append(f)
+                lag += Fraction(f.K2 * self.out_rate, rin)
+            self._D = math.ceil(lag)
         self.reset()
 
     @property
     def delay(self) -> float:
         """Algorithmic delay of the stream output, in seconds (0 for equal rates)."""
-        return 0.0 if self._filter is None else self._filter.D / self.out_rate
+        return self._D / self.out_rate
 
     def reset(self) -> None:
         """Forget all input (e.g. on barge-in) and start a new stream."""
         self._frames_in = 0  # input frames consumed
         self._done = False
         self._last_ndim = 0
-        f = self._filter
-        if f is not None:
-            # Output j is computed once ceil(frames_in * L / M) > j + D (the "stream index"
-            # j + D starts at D); zeros stand for the input before the stream started.
-            self._emitted = f.D  # stream index of the next output
-            self._hist_start = -f.K1 + 1
-            self._hist = np.zeros((self.channels, f.K1 - 1), _F32)
+        self._stages = [_Stage(f, self.channels) for f in self._filters]
 
     def process(self, chunk: Any, last: bool = False) -> Any:
         """Resample one chunk; ``last=True`` also returns the held-back tail and ends the stream."""
@@ -381,31 +471,34 @@ class Resampler:
                 "the stream has ended (last=True or flush() was called); call reset() to start a new one"
             )
         self._done = bool(last)
-        if self._filter is None:  # equal rates: pass through
+        if not self._stages:  # equal rates: pass through
             if isinstance(chunk, (bytes, np.ndarray)):
                 return chunk
             return x.tobytes()
-        f = self._filter
         frames = x.size // self.channels
         self._frames_in += frames
-        target = -(-(self._frames_in * f.L) // f.M)
-        if last:
-            target += f.D
-        planar = _to_float(x).reshape(frames, self.channels).T
-        self._hist = np.concatenate([self._hist, planar], axis=1)
-        if last:  # zeros after the end, as far as the last output's window reaches
-            n_last = ((target - 1 - f.D) * f.M) // f.L
-            need = n_last + f.K2 + 1 - (self._hist_start + self._hist.shape[1])
-            if need > 0:
-                self._hist = np.concatenate([self._hist, np.zeros((self.channels, need), _F32)], axis=1)
-        y = self._run(self._emitted, max(target, self._emitted))
-        self._emitted = max(target, self._emitted)
-        keep = ((self._emitted - f.D) * f.M) // f.L - f.K1 + 1 - self._hist_start
-        if keep > 0:
-            self._hist = self._hist[:, keep:].copy()
-            self._hist_start += keep
-        out = _to_int16(y) if self.dtype == "int16" else y
-        return _wrap(out.reshape(-1), is_nd, ndim, self.channels)
+        total = -(-(self._frames_in * self._L) // self._M)  # ceil(N * L / M)
+        # Returned so far: all outputs but the last D, whose look-ahead is not in yet.
+        target = total if last else max(0, total - self._D)
+        # With last=True each stage computes what the next one needs, past the end on zeros.
+        targets = [target]
+        for st in reversed(self._stages[1:]):
+            targets.insert(0, st.inputs_for(targets[0]))
+        y = _to_float(x).reshape(frames, self.channels).T
+        for k, st in enumerate(self._stages):
+            st.push(y)
+            if k == len(self._stages) - 1:
+                if last:
+                    st.pad_for(target)
+                y = st.pull(target)
+            elif last:
+                st.pad_for(targets[k])
+                y = st.pull(max(targets[k], st.done))
+            else:
+                y = st.pull(st.ready())
+        out = np.ascontiguousarray(y.T)
+        result = _to_int16(out) if self.dtype == "int16" else out
+        return _wrap(result.reshape(-1), is_nd, ndim, self.channels)
 
     def flush(self) -> Any:
         """Return the held-back tail and end the stream (``process(empty, last=True)``).
@@ -416,30 +509,6 @@ class Resampler:
             return self.process(b"", last=True)
         shape = (0, self.channels) if self._last_ndim == 2 else (0,)
         return self.process(np.zeros(shape, self.dtype), last=True)
-
-    def _run(self, j0: int, j1: int) -> npt.NDArray[np.float32]:
-        """Stream outputs ``j0 … j1 - 1`` as interleaved float32 (frames, channels)."""
-        f = self._filter
-        assert f is not None
-        out = np.empty((j1 - j0, self.channels), _F32)
-        for b0 in range(j0, j1, 2048):  # batches bound the (outputs, K) temporaries
-            j = np.arange(b0, min(b0 + 2048, j1), dtype=np.int64)
-            u = (j - f.D) * f.M
-            n, p = u // f.L, u % f.L
-            start = n - f.K1 + 1 - self._hist_start
-            if f.exact:
-                coef = f.table[p]
-            else:
-                assert f.diff is not None
-                pp = p * f.P
-                row, rem = pp // f.L, pp % f.L
-                frac = rem.astype(_F32) / _F32(f.L)
-                coef = f.table[row] + frac[:, None] * f.diff[row]
-            idx = start[:, None] + np.arange(f.K)
-            for ch in range(self.channels):
-                dot = _dot_seq if f.seq else _dot
-                out[b0 - j0 : b0 - j0 + len(j), ch] = dot(self._hist[ch][idx], coef)
-        return out
 
     def __repr__(self) -> str:
         return (
@@ -460,10 +529,13 @@ def _dot(x: npt.NDArray[np.float32], c: npt.NDArray[np.float32]) -> npt.NDArray[
 
 
 def _dot_seq(x: npt.NDArray[np.float32], c: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-    """Row-wise dot products, taps added in order (the phase-run kernel's order)."""
+    """Row-wise dot products, taps added in order, zero weights skipped (the phase-run order)."""
     acc = np.zeros(x.shape[0], _F32)
     for m in range(x.shape[1]):
-        acc = acc + x[:, m] * c[:, m]
+        w = c[:, m]
+        if w.any():
+            with np.errstate(invalid="ignore", over="ignore"):  # inf * 0 where the tap is skipped
+                acc = np.where(w != 0, acc + x[:, m] * w, acc)
     return acc
 
 
