@@ -547,6 +547,39 @@ cdef Py_ssize_t _emit(State* st, int64_t limit, void* out, bint i16, Py_ssize_t 
     return o
 
 
+cdef void _decimate(const float* src, int64_t n, int64_t M, float* dst, int64_t stride) noexcept nogil:
+    """Split ``src[0 … n - 1]`` into M streams: ``dst[s * stride + t] = src[t * M + s]``."""
+    cdef int64_t t, s, nt
+    cdef float* d0 = dst
+    cdef float* d1 = dst + stride
+    cdef float* d2 = dst + 2 * stride
+    cdef float* d3 = dst + 3 * stride
+    # one pass over all streams with a constant stride, so the compiler can vectorise it
+    # with shuffles; the tail (n % M) is done below
+    nt = n // M
+    if M == 2:
+        for t in range(nt):
+            d0[t] = src[2 * t]
+            d1[t] = src[2 * t + 1]
+    elif M == 3:
+        for t in range(nt):
+            d0[t] = src[3 * t]
+            d1[t] = src[3 * t + 1]
+            d2[t] = src[3 * t + 2]
+    elif M == 4:
+        for t in range(nt):
+            d0[t] = src[4 * t]
+            d1[t] = src[4 * t + 1]
+            d2[t] = src[4 * t + 2]
+            d3[t] = src[4 * t + 3]
+    else:
+        for s in range(M):
+            for t in range(nt):
+                dst[s * stride + t] = src[t * M + s]
+    for s in range(n - nt * M):
+        dst[s * stride + nt] = src[nt * M + s]
+
+
 cdef Py_ssize_t _emit_seq(State* st, int64_t limit, void* out, bint i16, Py_ssize_t o) noexcept nogil:
     """The phase-run kernel: outputs j, j + L, j + 2L ... share one phase's weights and read
     inputs M apart, so with the buffer split into M decimated streams they are a plain FIR
@@ -558,8 +591,6 @@ cdef Py_ssize_t _emit_seq(State* st, int64_t limit, void* out, bint i16, Py_ssiz
     cdef float acc[12 * 16]
     cdef Py_ssize_t E = 0
     cdef Py_ssize_t r, Q, q, l, t, nt, w, step, base, nvec, nblk, nnz
-    cdef int64_t Ml
-    cdef const float* sp
     cdef int ch
     cdef int64_t b0, sidx
     cdef const float* xs
@@ -582,13 +613,7 @@ cdef Py_ssize_t _emit_seq(State* st, int64_t limit, void* out, bint i16, Py_ssiz
         if st.M == 1:
             xs = src
         else:
-            Ml = st.M       # locals: stores through dst could alias st's fields
-            for sidx in range(Ml):
-                dst = st.scratch + sidx * st.stride
-                nt = (st.buf_len - sidx + Ml - 1) // Ml
-                sp = src + sidx
-                for t in range(nt):
-                    dst[t] = sp[t * Ml]
+            _decimate(src, st.buf_len, st.M, st.scratch, st.stride)
             xs = st.scratch
         for r in range(E if E < st.L else st.L):
             Q = (E - r + st.L - 1) // st.L
@@ -612,6 +637,8 @@ cdef Py_ssize_t _emit_seq(State* st, int64_t limit, void* out, bint i16, Py_ssiz
                 if i16:
                     for l in range(w):
                         _store(out, True, base + l * step, acc[l])
+                elif step == 1:
+                    memcpy(<float*>out + base, acc, w * sizeof(float))
                 else:
                     for l in range(w):
                         (<float*>out)[base + l * step] = acc[l]
