@@ -440,6 +440,8 @@ cdef struct State:
     const int32_t* nz_off
     const float* nz_c
     const int32_t* nz_addr
+    float* tmp            # phase-run outputs, one row of tmp_row floats per phase
+    int64_t tmp_row
     float* scratch        # the buffer split into M decimated streams (seq kernel, M > 1)
     int64_t stride        # floats per decimated stream in scratch
     # stream
@@ -580,6 +582,36 @@ cdef void _decimate(const float* src, int64_t n, int64_t M, float* dst, int64_t 
         dst[s * stride + nt] = src[nt * M + s]
 
 
+cdef void _interleave(State* st, Py_ssize_t E, void* out, bint i16, Py_ssize_t o, int ch) noexcept nogil:
+    """Write the E outputs held per phase in ``tmp`` (row r: outputs r, r + L, ...) in order."""
+    cdef int64_t L = st.L
+    cdef int C = st.channels
+    cdef Py_ssize_t q, r, n
+    cdef const float* t0 = st.tmp
+    cdef const float* t1 = st.tmp + st.tmp_row
+    cdef const float* t2 = st.tmp + 2 * st.tmp_row
+    cdef float* y = <float*>out + o
+    if not i16 and C == 1 and L == 2:     # constant strides: vectorised with shuffles
+        n = E // 2
+        for q in range(n):
+            y[2 * q] = t0[q]
+            y[2 * q + 1] = t1[q]
+        if E & 1:
+            y[2 * n] = t0[n]
+    elif not i16 and C == 1 and L == 3:
+        n = E // 3
+        for q in range(n):
+            y[3 * q] = t0[q]
+            y[3 * q + 1] = t1[q]
+            y[3 * q + 2] = t2[q]
+        for r in range(E - 3 * n):
+            y[3 * n + r] = st.tmp[r * st.tmp_row + n]
+    else:
+        for r in range(E if E < L else L):
+            for q in range((E - r + L - 1) // L):
+                _store(out, i16, (o + r + q * L) * C + ch, st.tmp[r * st.tmp_row + q])
+
+
 cdef Py_ssize_t _emit_seq(State* st, int64_t limit, void* out, bint i16, Py_ssize_t o) noexcept nogil:
     """The phase-run kernel: outputs j, j + L, j + 2L ... share one phase's weights and read
     inputs M apart, so with the buffer split into M decimated streams they are a plain FIR
@@ -590,7 +622,8 @@ cdef Py_ssize_t _emit_seq(State* st, int64_t limit, void* out, bint i16, Py_ssiz
     cdef int64_t p0[16]
     cdef float acc[12 * 16]
     cdef Py_ssize_t E = 0
-    cdef Py_ssize_t r, Q, q, l, t, nt, w, step, base, nvec, nblk, nnz
+    cdef Py_ssize_t r, Q, q, l, t, nt, w, nvec, nblk, nnz
+    cdef bint direct
     cdef int ch
     cdef int64_t b0, sidx
     cdef const float* xs
@@ -627,22 +660,20 @@ cdef Py_ssize_t _emit_seq(State* st, int64_t limit, void* out, bint i16, Py_ssiz
                 nvec = (nvec + nblk - 1) // nblk
                 t = st.nz_off[p0[r]]
                 nnz = st.nz_off[p0[r] + 1] - t
+                direct = st.L == 1 and C == 1 and not i16
+                # Outputs go to the phase's own row of ``tmp`` (lanes past Q land in its
+                # padding), or, for one phase and channel in float32, straight to ``out``.
                 waav_seq(<int>nvec, xs + b0 // st.M + q, st.nz_c + t,
-                         st.nz_addr + t * st.M + (b0 % st.M) * nnz, nnz, acc)
+                         st.nz_addr + t * st.M + (b0 % st.M) * nnz, nnz,
+                         &acc[0] if direct else st.tmp + r * st.tmp_row + q)
                 w = Q - q
                 if w > nvec * WAAV_VL:
                     w = nvec * WAAV_VL
-                step = st.L * C
-                base = (o + r + q * st.L) * C + ch
-                if i16:
-                    for l in range(w):
-                        _store(out, True, base + l * step, acc[l])
-                elif step == 1:
-                    memcpy(<float*>out + base, acc, w * sizeof(float))
-                else:
-                    for l in range(w):
-                        (<float*>out)[base + l * step] = acc[l]
+                if direct:
+                    memcpy(<float*>out + o + q, acc, w * sizeof(float))
                 q += w
+        if not (st.L == 1 and C == 1 and not i16):
+            _interleave(st, E, out, i16, o, ch)
     st.emitted += E
     u = st.emitted * st.M
     st.n = _fdiv(u, st.L)
@@ -836,11 +867,13 @@ cdef class Resampler:
         for k in range(2):
             self.st[k].buf = NULL
             self.st[k].scratch = NULL
+            self.st[k].tmp = NULL
 
     def __dealloc__(self):
         for k in range(2):
             free(self.st[k].buf)
             free(self.st[k].scratch)
+            free(self.st[k].tmp)
         free(self.mid)
 
     def __init__(self, in_rate, out_rate, channels=1, dtype="int16", quality="hq"):
@@ -882,6 +915,12 @@ cdef class Resampler:
             st.buf = <float*>malloc((st.cap * self.channels + PAD) * sizeof(float))
             if st.buf == NULL:
                 raise MemoryError()
+            if f.seq:
+                # at most cap * L / M + 2 outputs per emission, split over L phase rows
+                st.tmp_row = _cdiv(_cdiv(st.cap * f.L, f.M) + 2, f.L) + PAD
+                st.tmp = <float*>malloc(st.tmp_row * f.L * sizeof(float))
+                if st.tmp == NULL:
+                    raise MemoryError()
             if f.seq and f.M > 1:
                 st.stride = f.stride
                 st.scratch = <float*>malloc((st.stride * f.M + PAD) * sizeof(float))
