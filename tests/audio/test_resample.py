@@ -310,7 +310,7 @@ def _tone(rate: int, freq: float, seconds: float = 0.25) -> np.ndarray:
 
 
 @pytest.mark.parametrize("quality", ["voip", "hq", "vhq"])
-@pytest.mark.parametrize(("fi", "fo"), [(48000, 16000), (8000, 16000), (16000, 44101)])
+@pytest.mark.parametrize(("fi", "fo"), [(48000, 16000), (8000, 16000), (16000, 48000), (16000, 44101)])
 @pytest.mark.parametrize("impl", [m for _, m in BEST], ids=[i for i, _ in BEST])
 def test_quality_presets(impl: ModuleType, fi: int, fo: int, quality: str) -> None:
     edge, stop_db, sinad_db = SPEC[quality]
@@ -319,7 +319,8 @@ def test_quality_presets(impl: ModuleType, fi: int, fo: int, quality: str) -> No
         amp, _ = _fit(impl.resample(_tone(fi, frac * lo), fi, fo, quality=quality), fo, frac * lo)
         assert abs(20 * math.log10(amp / 0.5)) <= 0.01, (frac, amp)
     if fo < fi:  # stopband: tones above the output Nyquist must vanish (aliasing)
-        for f in (fo / 2, 0.52 * fo, 0.6 * fo, 0.9 * fo, 0.49 * fi):
+        # ... including just above fi / 2 - fo / 2, the edge of a 2:1 half-band stage
+        for f in (fo / 2, 0.52 * fo, 0.6 * fo, 0.9 * fo, fi / 2 - fo / 2 + 20, 0.49 * fi):
             y = np.asarray(impl.resample(_tone(fi, f), fi, fo, quality=quality), np.float64)
             a = len(y) // 4
             level = 10 * math.log10(np.mean(y[a:-a] ** 2) / 0.125 + 1e-30)

@@ -35,7 +35,7 @@ MAX_CHANNELS = 64
 MAX_TAPS = 1 << 16  # taps per output: caps the ratio (48 kHz -> 8 Hz would need 700 000)
 EXACT_TABLE_MAX = 1 << 18
 CASCADE_RATIO = 2.5  # beyond this ratio a 2:1 half-band stage runs at the high rate
-HALFBAND_DB = {"voip": 85.0, "hq": 105.0, "vhq": 136.0}
+HALFBAND_DB = {"voip": 100.0, "hq": 120.0, "vhq": 150.0}  # see the twin
 
 # Ratios with few phases (L <= 16) and a short input period (M <= 64) use the phase-run
 # kernel: many outputs share each phase, so it vectorises across outputs.
