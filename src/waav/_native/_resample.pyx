@@ -877,8 +877,8 @@ cdef class Resampler:
     quality : {"voip", "hq", "vhq"}
         Filter preset (measured, float32 I/O, worst over six common pairs): ``"hq"`` is flat
         within -0.0082 dB to 0.90 of the lower Nyquist, stops ≥ 103 dB above it, SINAD
-        ≥ 113 dB, delay 3.8 ms at 48k→16k and 7.6 ms at 8k→16k; ``"vhq"`` stops ≥ 133 dB,
-        SINAD ≥ 131 dB, 4.9 / 9.9 ms; ``"voip"`` is flat to 0.80, stops ≥ 84 dB, 1.6 / 3.1 ms.
+        ≥ 113 dB, delay 4.4 ms at 48k→16k and 7.6 ms at 8k→16k; ``"vhq"`` stops ≥ 133 dB,
+        SINAD ≥ 133 dB, 5.6 / 9.9 ms; ``"voip"`` is flat to 0.80, stops ≥ 84 dB, 2.0 / 3.1 ms.
 
     Notes
     -----

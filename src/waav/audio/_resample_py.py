@@ -6,29 +6,44 @@ samples. Everything below (filter design, sample accounting, summation order) is
 native module does too, so both give identical int16 output and float32 output equal to
 the last bit.
 
+Stages
+------
+A ratio beyond 2.5 : 1 runs as two stages: a 2:1 half-band stage at the high rate (first
+when down-sampling, last when up-sampling) and the main stage between half the high rate
+and the low one (48k→16k is 48k→24k→16k; 16k→48k is 16k→24k→48k). Each stage on its own
+is what follows, with ``L : M`` its own reduced ratio; stage output ``i`` is the band-
+limited stage input at input position ``i * M / L``.
+
 Sample accounting
 -----------------
 With ``g = gcd(in_rate, out_rate)``, ``L = out_rate / g`` and ``M = in_rate / g``, output
 sample ``j`` is the band-limited input at input position ``j * M / L``: the output is
-aligned with the input, like soxr's. Computing it needs ``K2`` input frames beyond that
-position, so a stream holds back ``D = ceil(K2 * L / M)`` output frames: after ``N`` input
-frames it has returned exactly ``max(0, ceil(N * L / M) - D)`` frames, whatever the chunk
-sizes, and ``last=True`` returns the rest, for ``ceil(N * L / M)`` in all -- the samples
-:func:`resample` returns. ``delay = D / out_rate`` seconds is the algorithmic delay: once
-the first ``D`` are out, each chunk of ``c`` input frames returns ``c * L / M`` frames
-(rounded the same way every time: never an empty 20 ms chunk).
+aligned with the input, like soxr's. A stage needs ``K2`` input frames beyond an output's
+position, so a stream holds back ``D = ceil(sum of K2 * out_rate / stage_in_rate)`` output
+frames: after ``N`` input frames it has returned exactly ``max(0, ceil(N * L / M) - D)``
+frames, whatever the chunk sizes (every stage computes all it can; the last one stops at
+that count), and ``last=True`` returns the rest, computed past the end on zeros, for
+``ceil(N * L / M)`` in all -- the samples :func:`resample` returns. ``delay = D / out_rate``
+seconds is the algorithmic delay: once the first ``D`` are out, each chunk of ``c`` input
+frames returns ``c * L / M`` frames (rounded the same way every time: never an empty 20 ms
+chunk).
 
 Filter
 ------
-Output ``j`` reads ``K`` consecutive input frames ``n - K1 + 1 … n + K2`` where
-``n = floor((j - D) * M / L)``; its weights are the kernel at ``t = (j - D) * M / L - i``:
-``h(t) = sinc(2 fc u) · I0(β √(1 - (u / H)²)) / I0(β)`` with ``u = t · min(L, M) / M``
-the time in samples of the lower rate. Each phase's weights are normalised to unit DC
-gain, then rounded to float32. ``K`` is a multiple of 16: the dot product runs in 16
-float32 lanes (lane ``l`` sums taps ``l, l + 16, …`` in order), then the lanes are added
-pairwise (8, 4, 2, 1). When ``L`` is too large for a table of ``L`` phases (unusual rate
-pairs), the table holds ``P`` phases and the weights are interpolated linearly between
-the two nearest ones.
+Stage output ``i`` reads ``K`` consecutive input frames ``n - K1 + 1 … n + K2`` where
+``n = floor(i * M / L)``; its weights are the kernel at ``t = i * M / L - x`` for input
+frame ``x``: ``h(t) = sinc(2 fc u) · I0(β √(1 - (u / H)²)) / I0(β)`` with
+``u = t · min(L, M) / M`` the time in samples of the lower rate. Each phase's weights are
+normalised to unit DC gain, then rounded to float32; ``K`` is padded with zero weights to a
+multiple of 16. Two summation orders, fixed per stage:
+
+* few phases (``L <= 16``, ``M <= 64``): the taps with a nonzero weight, added in order
+  (the native kernel computes many outputs of one phase at once, one per vector lane);
+* otherwise the dot product runs in 16 float32 lanes (lane ``l`` sums taps ``l, l + 16,
+  …`` in order), then the lanes are added pairwise (8, 4, 2, 1).
+
+When ``L`` is too large for a table of ``L`` phases (unusual rate pairs), the table holds
+``P`` phases and the weights are interpolated linearly between the two nearest ones.
 
 Presets (low-rate samples; measured numbers are in the README and ``resample_quality``):
 
@@ -46,9 +61,9 @@ Measured with float32 I/O over 48k→16k, 8k→16k, 44.1k→16k, 24k↔16k and 1
 ======  ==================  ========  ===========  ==========================
 preset  passband            stopband  SINAD 1 kHz  delay 48k→16k / 8k→16k
 ======  ==================  ========  ===========  ==========================
-voip    -0.0079…+0.0006 dB  -84.7 dB  90.6 dB      1.56 ms / 3.12 ms
-hq      -0.0082…0 dB        -103.3 dB 113.6 dB     3.81 ms / 7.62 ms
-vhq     -0.0086…0 dB        -133.7 dB 131.4 dB     4.94 ms / 9.88 ms
+voip    -0.0079…+0.0006 dB  -84.7 dB  90.6 dB      2.00 ms / 3.12 ms
+hq      -0.0082…0 dB        -103.3 dB 113.6 dB     4.38 ms / 7.62 ms
+vhq     -0.0086…0 dB        -133.6 dB 133.4 dB     5.62 ms / 9.88 ms
 ======  ==================  ========  ===========  ==========================
 """
 
@@ -404,8 +419,8 @@ class Resampler:
     quality : {"voip", "hq", "vhq"}
         Filter preset (measured, float32 I/O, worst over six common pairs): ``"hq"`` is flat
         within -0.0082 dB to 0.90 of the lower Nyquist, stops ≥ 103 dB above it, SINAD
-        ≥ 113 dB, delay 3.8 ms at 48k→16k and 7.6 ms at 8k→16k; ``"vhq"`` stops ≥ 133 dB,
-        SINAD ≥ 131 dB, 4.9 / 9.9 ms; ``"voip"`` is flat to 0.80, stops ≥ 84 dB, 1.6 / 3.1 ms.
+        ≥ 113 dB, delay 4.4 ms at 48k→16k and 7.6 ms at 8k→16k; ``"vhq"`` stops ≥ 133 dB,
+        SINAD ≥ 133 dB, 5.6 / 9.9 ms; ``"voip"`` is flat to 0.80, stops ≥ 84 dB, 2.0 / 3.1 ms.
 
     Notes
     -----
