@@ -8,7 +8,9 @@ files release the GIL, so they can go to a thread.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import ModuleType
+from typing import Any
 
 from waav._compat import load_native
 from waav.audio import _resample_py
@@ -23,5 +25,5 @@ IMPLEMENTATION: str = _impl.__name__
 #: The quality presets: "voip", "hq" (the default) and "vhq".
 QUALITIES: tuple[str, ...] = tuple(_resample_py.QUALITIES)
 
-Resampler = _impl.Resampler
-resample = _impl.resample
+Resampler: type[_resample_py.Resampler] = _impl.Resampler  # the twin's class documents the interface
+resample: Callable[..., Any] = _impl.resample
