@@ -6,6 +6,8 @@ MAX_TAPS: int
 EXACT_TABLE_MAX: int
 SEQ_MAX_L: int
 SEQ_MAX_M: int
+CASCADE_RATIO: float
+HALFBAND_DB: dict[str, float]
 QUALITIES: dict[str, tuple[float, float, float, int]]
 
 class Resampler:
