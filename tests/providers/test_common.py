@@ -139,3 +139,13 @@ def test_compressed_passthrough_and_refusal() -> None:
     assert conv.feed(b"ID3\x04") == b"ID3\x04"
     with pytest.raises(waav.AudioFormatError, match="cannot convert mp3 audio to linear16"):
         AudioConverter("mp3", 44100, "linear16", 24000)
+
+
+@pytest.mark.parametrize("step", [1, 7, 480, 10_000])
+def test_rate_conversion_is_split_invariant(step: int) -> None:
+    pcm = _pcm(4800, 24000)
+    whole = _feed(AudioConverter("linear16", 24000, "linear16", 16000), pcm, len(pcm))
+    assert len(whole) == 2 * 3200  # exactly 200 ms at 16 kHz after the flush
+    assert _feed(AudioConverter("linear16", 24000, "linear16", 16000), pcm, step) == whole
+    ulaw8k = _feed(AudioConverter("linear16", 24000, "mulaw", 8000), pcm, step)
+    assert len(ulaw8k) == 1600
