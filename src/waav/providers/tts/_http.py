@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import re
 from abc import abstractmethod
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 import httpx
@@ -134,7 +134,7 @@ class StreamingHTTPTTS(BaseTTS):
             job = await self._queue.get()
             if job.generation != self._generation:
                 continue
-            task = asyncio.create_task(self._synthesize(job.text))
+            task = asyncio.create_task(self._run_job(job))
             self._current = task
             # clear() may cancel `task`; that must not end the worker, while cancelling the
             # worker itself (disconnect) must: asyncio.wait keeps the two apart.
@@ -142,27 +142,46 @@ class StreamingHTTPTTS(BaseTTS):
             if self._current is task:
                 self._current = None
 
+    async def _run_job(self, job: _Job) -> None:
+        """Synthesise one queued job (subclasses with other job kinds extend this)."""
+        await self._synthesize(job.text)
+
     async def _synthesize(self, text: str) -> None:
         assert self._client is not None
+        await self._deliver(self.request(self._client, text), text)
+
+    async def _deliver(self, chunks: AsyncIterator[bytes], text: str | Callable[[], str]) -> None:
+        """Forward one response's audio ``chunks`` to the callback, converted, then complete.
+
+        ``text`` (or a function returning it, for text that arrives while audio streams)
+        becomes :attr:`previous_text` on success. Vendor errors and transport failures
+        become one ``on_error``; the session survives.
+        """
         encoding, rate = self.vendor_format()
         dst_rate = self.config.sample_rate
         out_format = canonical_encoding(self.config.audio_format)
         self.state = ConnectionState.PROCESSING
         try:
             converter = AudioConverter(encoding, rate, out_format, dst_rate)
-            async for chunk in self.request(self._client, text):
+            async for chunk in chunks:
                 data = converter.feed(chunk)
                 if data:
                     await self._emit_audio(AudioData(data, dst_rate, out_format))
             tail = converter.flush()
             if tail:
                 await self._emit_audio(AudioData(tail, dst_rate, out_format))
-            self.previous_text = text
+            self.previous_text = text() if callable(text) else text
             await self._emit_complete()
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             await self._emit_error(error_from_exception(exc, self.provider_id))
         finally:
+            # Close the vendor stream now (also when cancelled while the callback ran), so a
+            # barge-in aborts the HTTP response at once instead of whenever it is collected.
+            aclose = getattr(chunks, "aclose", None)
+            if aclose is not None:
+                with contextlib.suppress(Exception):
+                    await aclose()
             if self.state is ConnectionState.PROCESSING:
                 self.state = ConnectionState.CONNECTED

@@ -13,8 +13,41 @@ received for assertions, and can inject the faults real vendors produce.
 The shared machinery lives here: :class:`FakeServer` (serve a Starlette app on a free port,
 from sync or async code), :class:`Faults` (fault injection switches) and
 :class:`Recorder` (what the fake saw).
+
+Text-to-speech fakes (:class:`FakeDeepgramTTS`, :class:`FakeElevenLabsTTS`,
+:class:`FakeGoogleTTS`, :class:`FakeAzureTTS`, :class:`FakeCartesiaTTS`,
+:class:`FakeOpenAITTS`) synthesise text deterministically (:func:`synth_pcm16`: 10 ms of level
+``ord(c)`` per character), stream it in the vendor's output format paced by ``chunk_delay``,
+and count responses the client ``aborted`` (barge-in) or ``completed``;
+:class:`AudioCollector` records what a TTS session delivered::
+
+    async with FakeOpenAITTS(chunk_delay=0.01) as fake:
+        tts = registry.create_tts("openai", {"api_key": fake.api_key, "base_url": fake.base_url})
 """
 
+from waav.testing.fakes._collect import AudioCollector
 from waav.testing.fakes._server import FakeServer, Faults, RecordedRequest, Recorder
+from waav.testing.fakes._tts_kit import (
+    MS_PER_CHAR,
+    TTSFakeServer,
+    decode_levels,
+    encode_audio,
+    synth_pcm16,
+    wav_header,
+)
+from waav.testing.fakes.deepgram_tts import FakeDeepgramTTS
 
-__all__ = ["FakeServer", "Faults", "RecordedRequest", "Recorder"]
+__all__ = [
+    "MS_PER_CHAR",
+    "AudioCollector",
+    "FakeDeepgramTTS",
+    "FakeServer",
+    "Faults",
+    "RecordedRequest",
+    "Recorder",
+    "TTSFakeServer",
+    "decode_levels",
+    "encode_audio",
+    "synth_pcm16",
+    "wav_header",
+]
