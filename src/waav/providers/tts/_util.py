@@ -8,11 +8,14 @@ from typing import Any
 import httpx
 
 from waav._exceptions import ConfigError
+from waav.plugin._typed import fields_set
 from waav.providers._common import error_from_exception, raise_for_response
 from waav.providers._audio import canonical_encoding
 from waav.providers.base import TTSConfig
 
 __all__ = [
+    "configured_voice",
+    "emotion_words",
     "emotion_intensity",
     "fetch_json",
     "float_option",
@@ -87,3 +90,33 @@ async def fetch_json(
             return resp.json()
         except ValueError as exc:
             raise error_from_exception(exc, provider) from exc
+
+
+def configured_voice(config: TTSConfig) -> str | None:
+    """The voice the caller chose, or None for the vendor's default.
+
+    ``TTSConfig.voice_id`` defaults to upstream's Deepgram voice ``aura-asteria-en``; for other
+    vendors that default means "not chosen", so only an explicitly given voice counts.
+    """
+    if "voice_id" not in fields_set(config):
+        return None
+    return config.voice_id or None
+
+
+def emotion_words(config: TTSConfig) -> str | None:
+    """The emotion fields as one short English instruction, for vendors steered by prompts."""
+    emo = config.emotion_config
+    if emo is None:
+        return None
+    parts: list[str] = []
+    if emo.emotion:
+        level = ""
+        if emo.intensity is not None:
+            i = float(emo.intensity)
+            level = "slightly " if i < 0.4 else ("very " if i >= 0.8 else "")
+        parts.append(f"Sound {level}{emo.emotion}.")
+    if emo.delivery_style:
+        parts.append(f"Delivery: {emo.delivery_style}.")
+    if emo.description:
+        parts.append(emo.description.strip())
+    return " ".join(parts) or None

@@ -36,11 +36,13 @@ from waav.testing.fakes._tts_kit import (
     wav_header,
 )
 from waav.testing.fakes.deepgram_tts import FakeDeepgramTTS
+from waav.testing.fakes.openai_tts import FakeOpenAITTS
 
 __all__ = [
     "MS_PER_CHAR",
     "AudioCollector",
     "FakeDeepgramTTS",
+    "FakeOpenAITTS",
     "FakeServer",
     "Faults",
     "RecordedRequest",
