@@ -35,12 +35,14 @@ from waav.testing.fakes._tts_kit import (
     synth_pcm16,
     wav_header,
 )
+from waav.testing.fakes.azure_tts import FakeAzureTTS
 from waav.testing.fakes.deepgram_tts import FakeDeepgramTTS
 from waav.testing.fakes.openai_tts import FakeOpenAITTS
 
 __all__ = [
     "MS_PER_CHAR",
     "AudioCollector",
+    "FakeAzureTTS",
     "FakeDeepgramTTS",
     "FakeOpenAITTS",
     "FakeServer",
