@@ -70,6 +70,13 @@ class TextStream:
             self._parts.append(piece)
             self._queue.put_nowait(piece)
 
+    async def next(self, timeout: float | None = None) -> str | None:
+        """The next piece, or None at the end; :class:`TimeoutError` if nothing arrives in
+        ``timeout`` seconds (the stream is unaffected: call again)."""
+        if timeout is None:
+            return await self._queue.get()
+        return await asyncio.wait_for(self._queue.get(), timeout)
+
     async def __aiter__(self) -> AsyncIterator[str]:
         while True:
             piece = await self._queue.get()

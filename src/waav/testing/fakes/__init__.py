@@ -37,6 +37,7 @@ from waav.testing.fakes._tts_kit import (
 )
 from waav.testing.fakes.azure_tts import FakeAzureTTS
 from waav.testing.fakes.deepgram_tts import FakeDeepgramTTS
+from waav.testing.fakes.elevenlabs_tts import FakeElevenLabsTTS
 from waav.testing.fakes.google_tts import FakeGoogleTTS
 from waav.testing.fakes.openai_tts import FakeOpenAITTS
 
@@ -45,6 +46,7 @@ __all__ = [
     "AudioCollector",
     "FakeAzureTTS",
     "FakeDeepgramTTS",
+    "FakeElevenLabsTTS",
     "FakeGoogleTTS",
     "FakeOpenAITTS",
     "FakeServer",
