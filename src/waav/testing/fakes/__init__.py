@@ -36,6 +36,7 @@ from waav.testing.fakes._tts_kit import (
     wav_header,
 )
 from waav.testing.fakes.azure_tts import FakeAzureTTS
+from waav.testing.fakes.cartesia_tts import FakeCartesiaTTS
 from waav.testing.fakes.deepgram_tts import FakeDeepgramTTS
 from waav.testing.fakes.elevenlabs_tts import FakeElevenLabsTTS
 from waav.testing.fakes.google_tts import FakeGoogleTTS
@@ -45,6 +46,7 @@ __all__ = [
     "MS_PER_CHAR",
     "AudioCollector",
     "FakeAzureTTS",
+    "FakeCartesiaTTS",
     "FakeDeepgramTTS",
     "FakeElevenLabsTTS",
     "FakeGoogleTTS",
