@@ -91,7 +91,8 @@ async def check_clear_cancels(cls: type[BaseTTS], make: FakeFactory, **cfg: Any)
         await until(lambda: fake.aborted == 1, 3.0)
         await asyncio.sleep(0.2)
         assert len(col.audio) == n  # nothing after clear
-        assert col.completions == 0 and not col.errors
+        assert col.completions == 0
+        assert not col.errors
         assert "q" not in spoken(col)
         requests = len(fake.requests)
         await tts.speak("ok")
@@ -130,9 +131,7 @@ async def check_error(
         await tts.disconnect()
 
 
-async def check_missing_key(
-    provider: str, env: str, monkeypatch: pytest.MonkeyPatch, **cfg: Any
-) -> None:
+async def check_missing_key(provider: str, env: str, monkeypatch: pytest.MonkeyPatch, **cfg: Any) -> None:
     """Through the registry with no key anywhere: the error names the env variable."""
     monkeypatch.delenv(env, raising=False)
     registry = PluginRegistry()

@@ -37,9 +37,7 @@ async def test_missing_key_names_the_env_var(monkeypatch: pytest.MonkeyPatch) ->
 
 
 async def test_registered_and_key_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    await C.check_key_from_env(
-        "microsoft-azure", "AZURE_SPEECH_SUBSCRIPTION_KEY", FakeAzureTTS, monkeypatch
-    )
+    await C.check_key_from_env("microsoft-azure", "AZURE_SPEECH_SUBSCRIPTION_KEY", FakeAzureTTS, monkeypatch)
 
 
 async def test_request_shape_default_voice_and_escaping() -> None:
@@ -80,23 +78,32 @@ async def test_delivery_style_whispered() -> None:
         await tts.speak("secret")
         await col.wait_done()
         expr = fake.last_ssml.find(f"{SSML}voice/{MSTTS}express-as")
-        assert expr.get("style") == "whispering" and expr.get("styledegree") is None
+        assert expr.get("style") == "whispering"
+        assert expr.get("styledegree") is None
         await tts.disconnect()
 
 
 async def test_unsupported_style_is_a_vendor_error() -> None:
     async with FakeAzureTTS() as fake:
-        tts, col = await C.session(AzureTTS, fake, voice_id="de-DE-ConradNeural", emotion_config=EmotionConfig(emotion="sad"))
+        tts, col = await C.session(
+            AzureTTS, fake, voice_id="de-DE-ConradNeural", emotion_config=EmotionConfig(emotion="sad")
+        )
         await tts.speak("traurig")
         await col.wait_done()
-        assert type(col.errors[0]) is waav.ProviderError and "HTTP 400" in str(col.errors[0])
+        assert type(col.errors[0]) is waav.ProviderError
+        assert "HTTP 400" in str(col.errors[0])
         await tts.disconnect()
 
 
 async def test_region_option_and_explicit_voice() -> None:
-    tts = AzureTTS(waav.providers.base.TTSConfig(api_key="k", voice_id="de-DE-ConradNeural", options={"region": "westeurope"}))
+    tts = AzureTTS(
+        waav.providers.base.TTSConfig(
+            api_key="k", voice_id="de-DE-ConradNeural", options={"region": "westeurope"}
+        )
+    )
     assert tts.root == "https://westeurope.tts.speech.microsoft.com"
-    assert 'xml:lang="de-DE"' in tts.ssml("hallo") and 'name="de-DE-ConradNeural"' in tts.ssml("hallo")
+    assert 'xml:lang="de-DE"' in tts.ssml("hallo")
+    assert 'name="de-DE-ConradNeural"' in tts.ssml("hallo")
 
 
 async def test_mulaw_8k_passed_through() -> None:

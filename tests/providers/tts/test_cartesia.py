@@ -47,8 +47,12 @@ async def test_rest_request_shape_and_emotion() -> None:
     async with FakeCartesiaTTS() as fake:
         emo = EmotionConfig(emotion="fearful")
         tts, col = await C.session(
-            CartesiaTTS, fake, voice_id="a0e99841-438c-4a64-b679-ae501e7d6091", emotion_config=emo,
-            speaking_rate=0.5, options={"volume": 1.5, "language": "de"},
+            CartesiaTTS,
+            fake,
+            voice_id="a0e99841-438c-4a64-b679-ae501e7d6091",
+            emotion_config=emo,
+            speaking_rate=0.5,
+            options={"volume": 1.5, "language": "de"},
         )
         await tts.speak("hallo")
         await col.wait_done()
@@ -108,7 +112,10 @@ async def test_list_voices_follows_pages() -> None:
         tts, _ = await C.session(CartesiaTTS, fake)
         voices = await tts.list_voices()
         assert [v.name for v in voices] == ["Tessa", "Barbershop Man"]
-        assert fake.requests[-1].query == {"limit": "100", "starting_after": "6ccbfb76-1fc6-48f7-b71d-91ac6298247b"}
+        assert fake.requests[-1].query == {
+            "limit": "100",
+            "starting_after": "6ccbfb76-1fc6-48f7-b71d-91ac6298247b",
+        }
         await tts.disconnect()
 
 
@@ -135,7 +142,7 @@ async def test_ws_incremental_text_uses_one_context_with_continuations() -> None
         ]  # fmt: skip
         assert len({m["context_id"] for m in msgs}) == 1
         assert msgs[0]["voice"] == {"mode": "id", "id": "6ccbfb76-1fc6-48f7-b71d-91ac6298247b"}
-        rec = [r for r in fake.requests if r.path == "/tts/websocket"][0]
+        rec = next(r for r in fake.requests if r.path == "/tts/websocket")
         assert rec.query == {"cartesia_version": "2025-04-16"}
         assert rec.headers["authorization"] == "Bearer test-key"
         await tts.disconnect()
@@ -165,7 +172,9 @@ async def test_ws_clear_cancels_the_context_and_keeps_the_socket() -> None:
         cancel = ws_messages(fake)[-1]
         assert cancel == {"context_id": ws_messages(fake)[0]["context_id"], "cancel": True}
         await asyncio.sleep(0.15)
-        assert len(col.audio) == n and col.completions == 0 and not col.errors
+        assert len(col.audio) == n
+        assert col.completions == 0
+        assert not col.errors
         await tts.speak("after ", flush=False)
         await tts.flush()
         await col.wait_done()

@@ -46,7 +46,8 @@ async def test_request_shape() -> None:
         await tts.speak("hi")
         await col.wait_done()
         req = fake.requests[0]
-        assert req.method == "POST" and req.path == "/v1/speak"
+        assert req.method == "POST"
+        assert req.path == "/v1/speak"
         assert req.headers["authorization"] == "Token test-key"
         assert req.query == {
             "model": "aura-2-thalia-en",
@@ -123,8 +124,10 @@ async def test_list_voices() -> None:
         tts, _ = await C.session(DeepgramTTS, fake)
         voices = await tts.list_voices()
         assert [v.id for v in voices] == ["aura-2-thalia-en", "aura-orion-en"]
-        assert voices[0].gender == "female" and voices[0].accent == "American"
-        assert voices[0].language == "en" and voices[0].sample.endswith(".wav")
+        assert voices[0].gender == "female"
+        assert voices[0].accent == "American"
+        assert voices[0].language == "en"
+        assert voices[0].sample.endswith(".wav")
         assert fake.requests[-1].headers["authorization"] == "Token test-key"
         fake.faults = Faults(reject_auth=True)
         with pytest.raises(waav.ProviderAuthError):

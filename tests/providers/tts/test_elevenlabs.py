@@ -118,7 +118,11 @@ async def test_list_voices_follows_pages() -> None:
     async with FakeElevenLabsTTS(voices_page_size=2) as fake:
         tts, _ = await C.session(ElevenLabsTTS, fake)
         voices = await tts.list_voices()
-        assert [v.id for v in voices] == ["JBFqnCBsd6RMkjVDRZzb", "21m00Tcm4TlvDq8ikWAM", "pNInz6obpgDQGcFmaJgB"]
+        assert [v.id for v in voices] == [
+            "JBFqnCBsd6RMkjVDRZzb",
+            "21m00Tcm4TlvDq8ikWAM",
+            "pNInz6obpgDQGcFmaJgB",
+        ]
         assert (voices[0].name, voices[0].gender, voices[0].accent, voices[0].language) == (
             "George",
             "male",
@@ -141,7 +145,9 @@ def ws_session(fake: FakeElevenLabsTTS) -> list[dict]:
 async def test_ws_incremental_text_streams_audio_before_flush() -> None:
     async with FakeElevenLabsTTS(chunk_delay=0.005) as fake:
         tts, col = await C.session(
-            ElevenLabsTTS, fake, pronunciations=[Pronunciation(word="AI", pronunciation="A.I.")],
+            ElevenLabsTTS,
+            fake,
+            pronunciations=[Pronunciation(word="AI", pronunciation="A.I.")],
             options={"chunk_length_schedule": [10]},
         )
         await tts.speak("Hello from the ", flush=False)
@@ -153,12 +159,20 @@ async def test_ws_incremental_text_streams_audio_before_flush() -> None:
         assert not col.errors, col.errors
         assert C.spoken(col).rstrip() == "Hello from the streaming A.I. world."
         msgs = ws_session(fake)
-        assert msgs[0]["text"] == " " and msgs[0]["voice_settings"] == {"stability": 0.5, "similarity_boost": 0.75}
+        assert msgs[0]["text"] == " "
+        assert msgs[0]["voice_settings"] == {
+            "stability": 0.5,
+            "similarity_boost": 0.75,
+        }
         assert msgs[0]["generation_config"] == {"chunk_length_schedule": [10]}
         assert [m["text"] for m in msgs[1:]] == ["Hello from the ", "streaming ", "A.I. ", "world. ", ""]
-        rec = [r for r in fake.requests if r.path.endswith("/stream-input")][0]
+        rec = next(r for r in fake.requests if r.path.endswith("/stream-input"))
         assert rec.headers["xi-api-key"] == "test-key"
-        assert rec.query == {"model_id": "eleven_flash_v2_5", "output_format": "pcm_24000", "inactivity_timeout": "60"}
+        assert rec.query == {
+            "model_id": "eleven_flash_v2_5",
+            "output_format": "pcm_24000",
+            "inactivity_timeout": "60",
+        }
         await tts.disconnect()
 
 
@@ -231,7 +245,9 @@ async def test_ws_clear_closes_the_stream() -> None:
         n = len(col.audio)
         await C.until(lambda: fake.aborted == 1)
         await asyncio.sleep(0.15)
-        assert len(col.audio) == n and col.completions == 0 and not col.errors
+        assert len(col.audio) == n
+        assert col.completions == 0
+        assert not col.errors
         await tts.speak("next ", flush=False)  # a cleared utterance does not swallow new text
         await tts.flush()
         await col.wait_done()

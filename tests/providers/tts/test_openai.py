@@ -48,7 +48,12 @@ async def test_request_shape_and_v1_base_url() -> None:
         req = fake.requests[0]
         assert req.path == "/v1/audio/speech"
         assert req.headers["authorization"] == "Bearer test-key"
-        assert json.loads(req.body) == {"model": "tts-1", "input": "hi", "voice": "nova", "response_format": "pcm"}
+        assert json.loads(req.body) == {
+            "model": "tts-1",
+            "input": "hi",
+            "voice": "nova",
+            "response_format": "pcm",
+        }
         await tts.disconnect()
 
 
@@ -77,7 +82,9 @@ async def test_emotion_becomes_instructions_on_gpt_4o_mini_tts() -> None:
 
 async def test_no_instructions_for_tts_1_even_with_emotion() -> None:
     async with FakeOpenAITTS() as fake:
-        tts, col = await C.session(OpenAITTS, fake, model="tts-1", emotion_config=EmotionConfig(emotion="sad"))
+        tts, col = await C.session(
+            OpenAITTS, fake, model="tts-1", emotion_config=EmotionConfig(emotion="sad")
+        )
         await tts.speak("oh no")
         await col.wait_done()
         assert not col.errors, col.errors  # the fake rejects instructions for tts-1, like OpenAI

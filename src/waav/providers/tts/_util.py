@@ -9,14 +9,14 @@ import httpx
 
 from waav._exceptions import ConfigError
 from waav.plugin._typed import fields_set
-from waav.providers._common import error_from_exception, raise_for_response
 from waav.providers._audio import canonical_encoding
+from waav.providers._common import error_from_exception, raise_for_response
 from waav.providers.base import TTSConfig
 
 __all__ = [
     "configured_voice",
-    "emotion_words",
     "emotion_intensity",
+    "emotion_words",
     "fetch_json",
     "float_option",
     "nearest_rate",
@@ -76,7 +76,12 @@ def emotion_intensity(config: TTSConfig, default: float = 0.5) -> float:
 
 
 async def fetch_json(
-    config: TTSConfig, provider: str, url: str, *, headers: dict[str, str], params: dict[str, Any] | None = None
+    config: TTSConfig,
+    provider: str,
+    url: str,
+    *,
+    headers: dict[str, str],
+    params: dict[str, Any] | None = None,
 ) -> Any:
     """GET ``url`` and return its JSON body; vendor and transport failures become waav errors."""
     timeout = httpx.Timeout(config.request_timeout, connect=config.connection_timeout)

@@ -39,7 +39,13 @@ from waav.plugin import PluginConstructor
 from waav.providers._common import base_url, raise_for_response, require_credential
 from waav.providers.base import TTSConfig, Voice
 from waav.providers.tts._http import StreamingHTTPTTS
-from waav.providers.tts._util import configured_voice, emotion_intensity, fetch_json, nearest_rate, requested_format
+from waav.providers.tts._util import (
+    configured_voice,
+    emotion_intensity,
+    fetch_json,
+    nearest_rate,
+    requested_format,
+)
 
 __all__ = ["DEFAULT_VOICE", "PLUGIN", "AzureTTS", "azure_style"]
 
@@ -136,9 +142,10 @@ class AzureTTS(StreamingHTTPTTS):
         lang = str(self.config.options.get("language") or "-".join(voice.split("-")[:2]) or "en-US")
         body = escape(text)
         if self.config.speaking_rate != 1.0:
-            body = f"<prosody rate={quoteattr(f'{(self.config.speaking_rate - 1) * 100:+.0f}%')}>{body}</prosody>"
+            rate = f"{(self.config.speaking_rate - 1) * 100:+.0f}%"
+            body = f"<prosody rate={quoteattr(rate)}>{body}</prosody>"
         emo = self.config.emotion_config
-        style = azure_style(self.config.options.get("style"))  # type: ignore[arg-type]
+        style = azure_style(self.config.options.get("style"))
         if style is None and emo is not None:
             style = azure_style(emo.emotion) or azure_style(emo.delivery_style)
         if style is not None:
@@ -174,7 +181,10 @@ class AzureTTS(StreamingHTTPTTS):
     async def list_voices(self) -> list[Voice]:
         """Azure's voices for the region (``GET /cognitiveservices/voices/list``)."""
         data = await fetch_json(
-            self.config, self.provider_id, self.root + "/cognitiveservices/voices/list", headers=self._headers()
+            self.config,
+            self.provider_id,
+            self.root + "/cognitiveservices/voices/list",
+            headers=self._headers(),
         )
         return [
             Voice(

@@ -43,7 +43,13 @@ from websockets.protocol import State
 
 from waav._exceptions import ProviderConnectionError, ProviderError, ProviderProtocolError
 from waav.plugin import PluginConstructor
-from waav.providers._common import base_url, error_for_status, error_from_exception, raise_for_response, require_credential
+from waav.providers._common import (
+    base_url,
+    error_for_status,
+    error_from_exception,
+    raise_for_response,
+    require_credential,
+)
 from waav.providers.base import TTSConfig, Voice
 from waav.providers.tts._stream_input import StreamingInputTTS, TextStream
 from waav.providers.tts._util import (
@@ -142,7 +148,9 @@ class CartesiaTTS(StreamingInputTTS):
         return {**self._fields(), "transcript": text}
 
     async def request(self, client: httpx.AsyncClient, text: str) -> AsyncIterator[bytes]:
-        async with client.stream("POST", self.root + "/tts/bytes", json=self.body(text), headers=self._headers()) as resp:
+        async with client.stream(
+            "POST", self.root + "/tts/bytes", json=self.body(text), headers=self._headers()
+        ) as resp:
             await raise_for_response(resp, self.provider_id)
             async for chunk in resp.aiter_bytes():
                 yield chunk
@@ -181,7 +189,8 @@ class CartesiaTTS(StreamingInputTTS):
                     if sender.done() and not sender.cancelled() and sender.exception() is not None:
                         raise sender.exception() from exc  # type: ignore[misc]
                     raise ProviderConnectionError(
-                        f"{self.provider_id}: WebSocket closed mid-utterance ({exc})", provider=self.provider_id
+                        f"{self.provider_id}: WebSocket closed mid-utterance ({exc})",
+                        provider=self.provider_id,
                     ) from exc
                 msg = json.loads(raw)
                 if not isinstance(msg, dict):
@@ -196,7 +205,9 @@ class CartesiaTTS(StreamingInputTTS):
                     status = int(msg.get("status_code") or 500)
                     detail = str(msg.get("error") or msg.get("message") or msg)
                     if status >= 400:
-                        raise error_for_status(status, json.dumps({"message": detail}), None, self.provider_id)
+                        raise error_for_status(
+                            status, json.dumps({"message": detail}), None, self.provider_id
+                        )
                     raise ProviderError(f"{self.provider_id}: {detail}", provider=self.provider_id)
                 if msg.get("done"):
                     finished = True
@@ -229,7 +240,9 @@ class CartesiaTTS(StreamingInputTTS):
         voices: list[Voice] = []
         params: dict[str, Any] = {"limit": 100}
         for _ in range(50):
-            data = await fetch_json(self.config, self.provider_id, self.root + "/voices", headers=self._headers(), params=params)
+            data = await fetch_json(
+                self.config, self.provider_id, self.root + "/voices", headers=self._headers(), params=params
+            )
             items = data if isinstance(data, list) else data.get("data", [])
             for v in items:
                 voices.append(

@@ -113,7 +113,7 @@ class DeepgramTTS(StreamingHTTPTTS):
                     id=str(m.get("canonical_name") or m.get("name")),
                     name=str(m.get("name") or ""),
                     language=langs[0] if langs else None,
-                    gender={"feminine": "female", "masculine": "male"}.get(gender or "", None),
+                    gender={"feminine": "female", "masculine": "male"}.get(gender or ""),
                     accent=meta.get("accent"),
                     sample=meta.get("sample"),
                 )

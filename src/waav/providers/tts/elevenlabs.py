@@ -137,7 +137,9 @@ class ElevenLabsTTS(StreamingInputTTS):
         emo = self.config.emotion_config
         if emo is None or not self._model(ws).startswith("eleven_v3"):
             return text
-        tags = [TAGS.get(n.strip().lower(), n.strip().lower()) for n in (emo.emotion, emo.delivery_style) if n]
+        tags = [
+            TAGS.get(n.strip().lower(), n.strip().lower()) for n in (emo.emotion, emo.delivery_style) if n
+        ]
         return "".join(f"[{t}] " for t in tags) + text
 
     def _headers(self) -> dict[str, str]:
@@ -162,7 +164,9 @@ class ElevenLabsTTS(StreamingInputTTS):
     async def request(self, client: httpx.AsyncClient, text: str) -> AsyncIterator[bytes]:
         url = f"{self.root}/v1/text-to-speech/{quote(self.voice, safe='')}/stream"
         params = {"output_format": self.output_format()[0]}
-        async with client.stream("POST", url, params=params, json=self.body(text), headers=self._headers()) as resp:
+        async with client.stream(
+            "POST", url, params=params, json=self.body(text), headers=self._headers()
+        ) as resp:
             await raise_for_response(resp, self.provider_id)
             async for chunk in resp.aiter_bytes():
                 yield chunk
@@ -197,7 +201,9 @@ class ElevenLabsTTS(StreamingInputTTS):
             ws = await self._open_ws()
             init: dict[str, Any] = {"text": " ", "voice_settings": self._voice_settings(ws=True)}
             if "chunk_length_schedule" in self.config.options:
-                init["generation_config"] = {"chunk_length_schedule": list(self.config.options["chunk_length_schedule"])}
+                init["generation_config"] = {
+                    "chunk_length_schedule": list(self.config.options["chunk_length_schedule"])
+                }
             sender: asyncio.Task[None] | None = None
             try:
                 await ws.send(json.dumps(init))
@@ -237,10 +243,13 @@ class ElevenLabsTTS(StreamingInputTTS):
             reconnects += 1
             if reconnects > _MAX_RECONNECTS:
                 raise ProviderConnectionError(
-                    f"{self.provider_id}: stream-input closed before the end ({closed})", provider=self.provider_id
+                    f"{self.provider_id}: stream-input closed before the end ({closed})",
+                    provider=self.provider_id,
                 )
 
-    async def _send_text(self, ws: ClientConnection, text: TextStream, state: _WSState, keepalive: float) -> None:
+    async def _send_text(
+        self, ws: ClientConnection, text: TextStream, state: _WSState, keepalive: float
+    ) -> None:
         while True:
             try:
                 piece = await text.next(keepalive)
@@ -273,7 +282,13 @@ class ElevenLabsTTS(StreamingInputTTS):
         voices: list[Voice] = []
         params: dict[str, Any] = {"page_size": 100}
         for _ in range(50):
-            data = await fetch_json(self.config, self.provider_id, self.root + "/v2/voices", headers=self._headers(), params=params)
+            data = await fetch_json(
+                self.config,
+                self.provider_id,
+                self.root + "/v2/voices",
+                headers=self._headers(),
+                params=params,
+            )
             for v in data.get("voices", []):
                 labels = v.get("labels") or {}
                 voices.append(

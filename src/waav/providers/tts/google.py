@@ -127,7 +127,11 @@ class _TokenSource:
     async def token(self) -> str:
         async with self._lock:
             creds = self._creds
-            if creds is None or not creds.valid or (creds.expiry and creds.expiry.timestamp() - time.time() < 60):
+            if (
+                creds is None
+                or not creds.valid
+                or (creds.expiry and creds.expiry.timestamp() - time.time() < 60)
+            ):
                 self._creds = creds = await asyncio.to_thread(self._refresh)
             return str(creds.token)
 
@@ -182,7 +186,8 @@ class GoogleTTS(StreamingHTTPTTS):
             return
         if key and not key.lstrip().startswith("{") and not os.path.isfile(key):
             raise ProviderAuthError(
-                f"google: credentials file {key!r} not found (GOOGLE_APPLICATION_CREDENTIALS)", provider="google"
+                f"google: credentials file {key!r} not found (GOOGLE_APPLICATION_CREDENTIALS)",
+                provider="google",
             )
         if not google_auth_available():
             hint = (
@@ -195,7 +200,8 @@ class GoogleTTS(StreamingHTTPTTS):
                     "(or pass an API key as api_key, or options.access_token)"
                 )
             raise ProviderAuthError(
-                f'google: no credentials configured; {hint} (Application Default Credentials need "waav[google]")',
+                f"google: no credentials configured; {hint} "
+                '(Application Default Credentials need "waav[google]")',
                 provider="google",
             )
         self._tokens = _TokenSource(key)
@@ -264,9 +270,15 @@ class GoogleTTS(StreamingHTTPTTS):
 
     async def list_voices(self) -> list[Voice]:
         """Google's voices (``GET /v1/voices``, optionally ``options["language"]``-filtered)."""
-        params = {"languageCode": str(self.config.options["language"])} if "language" in self.config.options else None
+        params = (
+            {"languageCode": str(self.config.options["language"])}
+            if "language" in self.config.options
+            else None
+        )
         url = base_url(self.config, DEFAULT_BASE_URL) + "/v1/voices"
-        data = await fetch_json(self.config, self.provider_id, url, headers=await self.auth_headers(), params=params)
+        data = await fetch_json(
+            self.config, self.provider_id, url, headers=await self.auth_headers(), params=params
+        )
         voices = []
         for v in data.get("voices", []):
             langs = v.get("languageCodes") or []

@@ -87,7 +87,9 @@ class OpenAITTS(StreamingHTTPTTS):
         if self.config.speaking_rate != 1.0:
             body["speed"] = min(4.0, max(0.25, self.config.speaking_rate))
         if self.model.startswith("gpt-"):
-            parts = [str(self.config.options["instructions"])] if self.config.options.get("instructions") else []
+            parts = (
+                [str(self.config.options["instructions"])] if self.config.options.get("instructions") else []
+            )
             emotion = emotion_words(self.config)
             if emotion:
                 parts.append(emotion)
@@ -101,7 +103,9 @@ class OpenAITTS(StreamingHTTPTTS):
             root += "/v1"
         key = require_credential(self.config, self.provider_id, self.kind)
         headers = {"Authorization": f"Bearer {key}"}
-        async with client.stream("POST", root + "/audio/speech", json=self.body(text), headers=headers) as resp:
+        async with client.stream(
+            "POST", root + "/audio/speech", json=self.body(text), headers=headers
+        ) as resp:
             await raise_for_response(resp, self.provider_id)
             async for chunk in resp.aiter_bytes():
                 yield chunk

@@ -12,6 +12,7 @@ the shared :class:`~waav.testing.fakes.Faults` applied and client aborts counted
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import struct
 import threading
 from collections.abc import Iterable, Mapping
@@ -144,7 +145,9 @@ class PacedAudioResponse(Response):
                 await _sleep_unless(disconnected, fake.faults.first_result_delay)
             if disconnected.is_set():
                 return
-            await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+            await send(
+                {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+            )
             for i, chunk in enumerate(self.chunks):
                 if fake.faults.drop_after is not None and i >= fake.faults.drop_after:
                     raise _Dropped("fake vendor dropped the connection mid-stream")
@@ -165,10 +168,8 @@ class PacedAudioResponse(Response):
 
 async def _sleep_unless(event: asyncio.Event, seconds: float) -> None:
     """Sleep ``seconds`` or until ``event`` is set, whichever comes first."""
-    try:
+    with contextlib.suppress(asyncio.TimeoutError):
         await asyncio.wait_for(event.wait(), seconds)
-    except asyncio.TimeoutError:
-        pass
 
 
 class TTSFakeServer(FakeServer):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -27,7 +28,9 @@ __all__ = ["FakeAzureTTS"]
 _SSML_NS = "{http://www.w3.org/2001/10/synthesis}"
 _MSTTS_NS = "{https://www.w3.org/2001/mstts}"
 _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
-_FORMAT_RE = re.compile(r"^(raw|riff)-(8khz|16khz|22050hz|24khz|44100hz|48khz)-(16bit-mono-pcm|8bit-mono-(mulaw|alaw))$")
+_FORMAT_RE = re.compile(
+    r"^(raw|riff)-(8khz|16khz|22050hz|24khz|44100hz|48khz)-(16bit-mono-pcm|8bit-mono-(mulaw|alaw))$"
+)
 _COMPRESSED = {
     "audio-24khz-48kbitrate-mono-mp3": "audio/mpeg",
     "audio-16khz-32kbitrate-mono-mp3": "audio/mpeg",
@@ -37,7 +40,7 @@ _COMPRESSED = {
 _RATES = {"8khz": 8000, "16khz": 16000, "22050hz": 22050, "24khz": 24000, "44100hz": 44100, "48khz": 48000}
 
 #: The voices the fake offers (shape of Azure's ``voices/list`` entries).
-VOICES = [
+VOICES: list[dict[str, Any]] = [
     {
         "Name": "Microsoft Server Speech Text to Speech Voice (en-US, JennyNeural)",
         "DisplayName": "Jenny",

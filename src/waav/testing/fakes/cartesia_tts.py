@@ -102,7 +102,8 @@ class FakeCartesiaTTS(TTSFakeServer):
         auth = headers.get("authorization", "")
         if auth.startswith("Bearer "):
             return str(auth[7:])
-        return headers.get("x-api-key") or query.get("api_key")
+        key = headers.get("x-api-key") or query.get("api_key")
+        return None if key is None else str(key)
 
     def build_app(self) -> Starlette:
         async def tts_bytes(request: Request) -> Response:
@@ -120,7 +121,13 @@ class FakeCartesiaTTS(TTSFakeServer):
             text, encoding, rate = checked
             if not text.strip():
                 return JSONResponse({"error": "transcript must not be empty"}, status_code=400)
-            media = "audio/mpeg" if encoding == "mp3" else "audio/wav" if encoding.startswith("wav:") else "audio/pcm"
+            media = (
+                "audio/mpeg"
+                if encoding == "mp3"
+                else "audio/wav"
+                if encoding.startswith("wav:")
+                else "audio/pcm"
+            )
             return self.stream(_audio(text, encoding, rate), media)
 
         async def voices(request: Request) -> Response:
@@ -132,7 +139,9 @@ class FakeCartesiaTTS(TTSFakeServer):
             start = next((i + 1 for i, v in enumerate(VOICES) if v["id"] == after), 0)
             page = VOICES[start : start + 1]
             more = start + 1 < len(VOICES)
-            return JSONResponse({"data": page, "has_more": more, "next_page": page[-1]["id"] if more else None})
+            return JSONResponse(
+                {"data": page, "has_more": more, "next_page": page[-1]["id"] if more else None}
+            )
 
         return Starlette(
             routes=[
@@ -208,7 +217,15 @@ class FakeCartesiaTTS(TTSFakeServer):
                     continue
                 checked = validate(req)
                 if isinstance(checked, str):
-                    await send({"type": "error", "done": True, "error": checked, "status_code": 400, "context_id": ctx})
+                    await send(
+                        {
+                            "type": "error",
+                            "done": True,
+                            "error": checked,
+                            "status_code": 400,
+                            "context_id": ctx,
+                        }
+                    )
                     continue
                 text, encoding, rate = checked
                 if ctx not in tasks or tasks[ctx].done():

@@ -30,7 +30,12 @@ _RATES = {
     "flac": {8000, 16000, 22050, 32000, 48000},
 }
 _FIXED = {"mp3": 22050, "opus": 48000, "aac": 22050}
-_CONTAINERS = {"linear16": {"none", "wav"}, "mulaw": {"none", "wav"}, "alaw": {"none", "wav"}, "opus": {"ogg"}}
+_CONTAINERS = {
+    "linear16": {"none", "wav"},
+    "mulaw": {"none", "wav"},
+    "alaw": {"none", "wav"},
+    "opus": {"ogg"},
+}
 _MEDIA = {"mp3": "audio/mpeg", "opus": "audio/ogg", "flac": "audio/flac", "aac": "audio/aac"}
 
 #: The models the fake lists (shape of Deepgram's ``GET /v1/models`` ``tts`` entries).
@@ -101,18 +106,24 @@ class FakeDeepgramTTS(TTSFakeServer):
             if encoding in _RATES:
                 rate = int(q.get("sample_rate", 24000 if encoding in ("linear16", "flac") else 8000))
                 if rate not in _RATES[encoding]:
-                    return _error(400, "UNSUPPORTED_AUDIO_FORMAT", f"sample_rate {rate} not valid for {encoding}")
+                    return _error(
+                        400, "UNSUPPORTED_AUDIO_FORMAT", f"sample_rate {rate} not valid for {encoding}"
+                    )
             elif encoding in _FIXED:
                 rate = _FIXED[encoding]
                 if "sample_rate" in q:
-                    return _error(400, "UNSUPPORTED_AUDIO_FORMAT", f"sample_rate is not settable for {encoding}")
+                    return _error(
+                        400, "UNSUPPORTED_AUDIO_FORMAT", f"sample_rate is not settable for {encoding}"
+                    )
             else:
                 return _error(400, "UNSUPPORTED_AUDIO_FORMAT", f"unknown encoding {encoding!r}")
             default_container = "wav" if encoding in ("linear16", "mulaw", "alaw") else None
             container = q.get("container", default_container)
             allowed = _CONTAINERS.get(encoding)
             if container is not None and (allowed is None or container not in allowed):
-                return _error(400, "UNSUPPORTED_AUDIO_FORMAT", f"container {container} not valid for {encoding}")
+                return _error(
+                    400, "UNSUPPORTED_AUDIO_FORMAT", f"container {container} not valid for {encoding}"
+                )
             pcm = synth_pcm16(text, rate)
             data = encode_audio(pcm, encoding, rate, container=container or "none")
             media = _MEDIA.get(encoding, "audio/wav" if container == "wav" else "application/octet-stream")

@@ -165,7 +165,9 @@ class FakeElevenLabsTTS(TTSFakeServer):
         denied = self._auth(ws.headers.get("xi-api-key"))
         fmt = parse_output_format(ws.query_params.get("output_format", "mp3_44100_128"))
         if denied is not None or fmt is None:
-            await ws.send_denial_response(denied if denied is not None else _detail(422, "invalid_output_format", "?"))
+            await ws.send_denial_response(
+                denied if denied is not None else _detail(422, "invalid_output_format", "?")
+            )
             return
         await ws.accept()
         encoding, rate = fmt
@@ -188,11 +190,19 @@ class FakeElevenLabsTTS(TTSFakeServer):
                 part = text[i : i + per_char]
                 audio = encode_audio(synth_pcm16(part, rate), encoding, rate)
                 starts = [k * MS_PER_CHAR for k in range(len(part))]
-                align = {"chars": list(part), "charStartTimesMs": starts, "charDurationsMs": [MS_PER_CHAR] * len(part)}
+                align = {
+                    "chars": list(part),
+                    "charStartTimesMs": starts,
+                    "charDurationsMs": [MS_PER_CHAR] * len(part),
+                }
                 await ws.send_text(
                     json.dumps(
-                        {"audio": base64.b64encode(audio).decode(), "isFinal": None, "normalizedAlignment": align,
-                         "alignment": align}  # fmt: skip
+                        {
+                            "audio": base64.b64encode(audio).decode(),
+                            "isFinal": None,
+                            "normalizedAlignment": align,
+                            "alignment": align,
+                        }
                     )
                 )
                 sent_audio += 1
@@ -213,13 +223,17 @@ class FakeElevenLabsTTS(TTSFakeServer):
                 msg = json.loads(raw)
                 text = msg.get("text")
                 if not isinstance(text, str):
-                    await ws.send_text(json.dumps({"message": "text is required", "error": "invalid_message"}))
+                    await ws.send_text(
+                        json.dumps({"message": "text is required", "error": "invalid_message"})
+                    )
                     await ws.close(code=1008)
                     return
                 if first:
                     first = False
                     if text != " ":
-                        await ws.send_text(json.dumps({"message": "first message must be ' '", "error": "invalid_message"}))
+                        await ws.send_text(
+                            json.dumps({"message": "first message must be ' '", "error": "invalid_message"})
+                        )
                         await ws.close(code=1008)
                         return
                     sched = (msg.get("generation_config") or {}).get("chunk_length_schedule")

@@ -27,10 +27,25 @@ __all__ = ["FakeGoogleTTS"]
 
 _ENCODINGS = {"LINEAR16": "linear16", "MULAW": "mulaw", "ALAW": "alaw", "MP3": "mp3", "OGG_OPUS": "opus"}
 
-VOICES = [
-    {"languageCodes": ["en-US"], "name": "en-US-Neural2-F", "ssmlGender": "FEMALE", "naturalSampleRateHertz": 24000},
-    {"languageCodes": ["en-GB"], "name": "en-GB-Wavenet-B", "ssmlGender": "MALE", "naturalSampleRateHertz": 24000},
-    {"languageCodes": ["de-DE"], "name": "de-DE-Standard-A", "ssmlGender": "FEMALE", "naturalSampleRateHertz": 24000},
+VOICES: list[dict[str, Any]] = [
+    {
+        "languageCodes": ["en-US"],
+        "name": "en-US-Neural2-F",
+        "ssmlGender": "FEMALE",
+        "naturalSampleRateHertz": 24000,
+    },
+    {
+        "languageCodes": ["en-GB"],
+        "name": "en-GB-Wavenet-B",
+        "ssmlGender": "MALE",
+        "naturalSampleRateHertz": 24000,
+    },
+    {
+        "languageCodes": ["de-DE"],
+        "name": "de-DE-Standard-A",
+        "ssmlGender": "FEMALE",
+        "naturalSampleRateHertz": 24000,
+    },
 ]
 
 
@@ -55,7 +70,9 @@ class FakeGoogleTTS(TTSFakeServer):
             if key is None and bearer is None:
                 return _error(403, "Method doesn't allow unregistered callers.", "PERMISSION_DENIED")
             return _error(401, "Request had invalid authentication credentials.", "UNAUTHENTICATED")
-        return self.rate_limited({"error": {"code": 429, "message": "Quota exceeded.", "status": "RESOURCE_EXHAUSTED"}})
+        return self.rate_limited(
+            {"error": {"code": 429, "message": "Quota exceeded.", "status": "RESOURCE_EXHAUSTED"}}
+        )
 
     def build_app(self) -> Starlette:
         async def synthesize(request: Request) -> Response:

@@ -24,14 +24,36 @@ from waav.testing.fakes._tts_kit import TTSFakeServer, encode_audio, synth_pcm16
 __all__ = ["FakeOpenAITTS"]
 
 MODELS = {"tts-1", "tts-1-hd", "gpt-4o-mini-tts"}
-VOICES = {
-    "alloy", "ash", "ballad", "coral", "echo", "fable", "nova", "onyx", "sage", "shimmer", "verse", "marin", "cedar",
-}  # fmt: skip
-FORMATS = {"mp3": "audio/mpeg", "opus": "audio/ogg", "aac": "audio/aac", "flac": "audio/flac", "wav": "audio/wav",
-           "pcm": "audio/pcm"}  # fmt: skip
+VOICES = set(
+    [
+        "alloy",
+        "ash",
+        "ballad",
+        "coral",
+        "echo",
+        "fable",
+        "nova",
+        "onyx",
+        "sage",
+        "shimmer",
+        "verse",
+        "marin",
+        "cedar",
+    ]
+)
+FORMATS = {
+    "mp3": "audio/mpeg",
+    "opus": "audio/ogg",
+    "aac": "audio/aac",
+    "flac": "audio/flac",
+    "wav": "audio/wav",
+    "pcm": "audio/pcm",
+}
 
 
-def _error(status: int, message: str, type_: str, param: str | None = None, code: str | None = None) -> Response:
+def _error(
+    status: int, message: str, type_: str, param: str | None = None, code: str | None = None
+) -> Response:
     return JSONResponse(
         {"error": {"message": message, "type": type_, "param": param, "code": code}}, status_code=status
     )
@@ -47,7 +69,9 @@ class FakeOpenAITTS(TTSFakeServer):
             raw = await request.body()
             self.recorder.start(request, body=raw)
             if self.faults.reject_auth or request.headers.get("authorization") != f"Bearer {self.api_key}":
-                return _error(401, "Incorrect API key provided.", "invalid_request_error", code="invalid_api_key")
+                return _error(
+                    401, "Incorrect API key provided.", "invalid_request_error", code="invalid_api_key"
+                )
             limited = self.rate_limited(
                 {"error": {"message": "Rate limit reached", "type": "requests", "param": None, "code": None}}
             )
@@ -56,10 +80,14 @@ class FakeOpenAITTS(TTSFakeServer):
             try:
                 body: dict[str, Any] = json.loads(raw)
             except ValueError:
-                return _error(400, "We could not parse the JSON body of your request.", "invalid_request_error")
+                return _error(
+                    400, "We could not parse the JSON body of your request.", "invalid_request_error"
+                )
             for field in ("model", "input", "voice"):
                 if field not in body:
-                    return _error(400, f"Missing required parameter: '{field}'.", "invalid_request_error", field)
+                    return _error(
+                        400, f"Missing required parameter: '{field}'.", "invalid_request_error", field
+                    )
             if body["model"] not in MODELS:
                 return _error(404, f"The model `{body['model']}` does not exist.", "invalid_request_error")
             text = body["input"]
@@ -69,7 +97,9 @@ class FakeOpenAITTS(TTSFakeServer):
                 return _error(400, f"Invalid voice {body['voice']!r}.", "invalid_request_error", "voice")
             fmt = body.get("response_format", "mp3")
             if fmt not in FORMATS:
-                return _error(400, f"Invalid response_format {fmt!r}.", "invalid_request_error", "response_format")
+                return _error(
+                    400, f"Invalid response_format {fmt!r}.", "invalid_request_error", "response_format"
+                )
             speed = body.get("speed", 1.0)
             if not isinstance(speed, (int, float)) or not 0.25 <= speed <= 4.0:
                 return _error(400, "speed must be between 0.25 and 4.0.", "invalid_request_error", "speed")
