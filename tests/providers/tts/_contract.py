@@ -15,11 +15,6 @@ from waav.providers.base import BaseTTS, TTSConfig
 from waav.testing.fakes import AudioCollector, Faults, TTSFakeServer, decode_levels
 
 FakeFactory = Callable[..., TTSFakeServer]
-
-#: Rate conversion needs the streaming resampler (``waav.audio.Resampler``, branch ``resample``).
-needs_resampler = pytest.mark.skipif(
-    not hasattr(waav.audio, "Resampler"), reason="waav.audio.Resampler has not landed yet"
-)
 RATE = 24000
 
 

@@ -94,7 +94,6 @@ async def test_client_formats_are_requested_natively(fmt: str, rate: int, encodi
         await tts.disconnect()
 
 
-@C.needs_resampler
 async def test_unsupported_rate_is_resampled() -> None:
     async with FakeCartesiaTTS() as fake:
         tts, col = await C.session(CartesiaTTS, fake, sample_rate=32000)

@@ -83,7 +83,6 @@ async def test_float32_is_converted_from_linear16() -> None:
         await tts.disconnect()
 
 
-@C.needs_resampler
 async def test_unsupported_rate_is_resampled_to_the_client_rate() -> None:
     # Deepgram has no 22.05 kHz PCM: the adapter asks for 24 kHz and resamples.
     async with FakeDeepgramTTS() as fake:

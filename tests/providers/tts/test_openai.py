@@ -102,7 +102,6 @@ async def test_alaw_is_converted_from_pcm() -> None:
         await tts.disconnect()
 
 
-@C.needs_resampler
 async def test_ulaw_8k_resampled_from_24k_pcm() -> None:
     async with FakeOpenAITTS() as fake:
         tts, col = await C.session(OpenAITTS, fake, audio_format="mulaw", sample_rate=8000)
