@@ -6,9 +6,9 @@ format), answers in the vendor's exact message shapes from a script, records eve
 received for assertions, and can inject the faults real vendors produce.
 
     with FakeDeepgram(script=["hello world"]) as fake:       # (vendor fakes: see below)
-        stt = DeepgramSTT(api_key="k", base_url=fake.ws_url)
+        stt = DeepgramSTT(STTConfig(api_key=fake.api_key, base_url=fake.ws_url))
         ...
-        assert fake.received_audio_bytes > 0
+        assert fake.requests[0].audio_bytes > 0
 
 The shared machinery lives here: :class:`FakeServer` (serve a Starlette app on a free port,
 from sync or async code), :class:`Faults` (fault injection switches) and
@@ -23,6 +23,13 @@ and count responses the client ``aborted`` (barge-in) or ``completed``;
 
     async with FakeOpenAITTS(chunk_delay=0.01) as fake:
         tts = registry.create_tts("openai", {"api_key": fake.api_key, "base_url": fake.base_url})
+
+Streaming speech-to-text fakes (:class:`FakeDeepgram`, :class:`FakeAssemblyAI`,
+:class:`FakeElevenLabs`, :class:`FakeCartesia`, :class:`FakeAzureSpeech`,
+:class:`FakeIBMWatson`, built on :class:`ScriptedSTTFake`) answer a script of utterances (an
+interim, then the final with word timings, per ``bytes_per_result`` of audio) in each vendor's
+WebSocket protocol and honour every :class:`Faults` switch; :class:`STTCollector` records what
+an STT session delivered and waits for it.
 """
 
 from waav.testing.fakes._collect import AudioCollector
@@ -42,19 +49,36 @@ from waav.testing.fakes.elevenlabs_tts import FakeElevenLabsTTS
 from waav.testing.fakes.google_tts import FakeGoogleTTS
 from waav.testing.fakes.openai_tts import FakeOpenAITTS
 
+# streaming WebSocket STT vendors
+from waav.testing.fakes._stt_ws import ScriptedSTTFake, STTCollector
+from waav.testing.fakes.assemblyai import FakeAssemblyAI
+from waav.testing.fakes.azure import FakeAzureSpeech
+from waav.testing.fakes.cartesia import FakeCartesia
+from waav.testing.fakes.deepgram import FakeDeepgram
+from waav.testing.fakes.elevenlabs import FakeElevenLabs
+from waav.testing.fakes.ibm_watson import FakeIBMWatson
+
 __all__ = [
     "MS_PER_CHAR",
     "AudioCollector",
+    "FakeAssemblyAI",
+    "FakeAzureSpeech",
     "FakeAzureTTS",
+    "FakeCartesia",
     "FakeCartesiaTTS",
+    "FakeDeepgram",
     "FakeDeepgramTTS",
+    "FakeElevenLabs",
     "FakeElevenLabsTTS",
     "FakeGoogleTTS",
+    "FakeIBMWatson",
     "FakeOpenAITTS",
     "FakeServer",
     "Faults",
     "RecordedRequest",
     "Recorder",
+    "STTCollector",
+    "ScriptedSTTFake",
     "TTSFakeServer",
     "decode_levels",
     "encode_audio",
