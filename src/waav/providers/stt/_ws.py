@@ -617,7 +617,7 @@ class StreamingWebSocketSTT(BaseSTT):
 
     async def _keepalive(self, ws: ClientConnection) -> None:
         interval = self.keepalive_interval
-        if interval is None or self.keepalive_frame() is None:
+        if interval is None:
             return
         while True:
             wait = self._last_send + interval - time.monotonic()

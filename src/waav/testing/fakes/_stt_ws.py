@@ -77,6 +77,8 @@ class Session:
     record: RecordedRequest
     index: int
     audio_bytes: int = 0
+    #: Audio already answered by results (the rest is pending).
+    consumed: int = 0
     next_utterance: int = 0
     results_sent: int = 0
     messages: int = 0
@@ -273,13 +275,19 @@ class ScriptedSTTFake(FakeServer):
                     return
                 s.finishing = False
 
+    def take_pending(self, s: Session) -> list[Word] | None:
+        """For a flush: the next utterance's words when unanswered audio is pending, else None."""
+        if s.audio_bytes > s.consumed and s.next_utterance < len(self.script):
+            s.consumed = s.audio_bytes
+            s.next_utterance += 1
+            return self.words_of(s.next_utterance - 1)
+        return None
+
     async def _advance(self, ws: WebSocket, s: Session) -> None:
-        while (
-            s.next_utterance < len(self.script)
-            and s.audio_bytes >= (s.next_utterance + 1) * self.bytes_per_result
-        ):
+        while s.next_utterance < len(self.script) and s.audio_bytes - s.consumed >= self.bytes_per_result:
             index = s.next_utterance
             s.next_utterance += 1
+            s.consumed += self.bytes_per_result
             words = self.words_of(index)
             if s.results_sent == 0 and self.faults.first_result_delay:
                 await asyncio.sleep(self.faults.first_result_delay)

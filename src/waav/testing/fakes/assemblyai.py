@@ -116,10 +116,8 @@ class FakeAssemblyAI(ScriptedSTTFake):
             await self.send_json(ws, self._turn(s, words, end=True, formatted=True, final_words=len(words)))
 
     async def _end_pending_turn(self, ws: WebSocket, s: Session) -> None:
-        pending = s.audio_bytes > s.next_utterance * self.bytes_per_result
-        if pending and s.next_utterance < len(self.script):
-            words = self.words_of(s.next_utterance)
-            s.next_utterance += 1
+        words = self.take_pending(s)
+        if words:
             await self.send_results(ws, s, words, final=True)
             s.results_sent += 1
 

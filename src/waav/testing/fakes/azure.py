@@ -161,11 +161,10 @@ class FakeAzureSpeech(ScriptedSTTFake):
         await self._text(ws, s, "speech.phrase", phrase)
 
     async def on_finish(self, ws: WebSocket, s: Session) -> None:
-        pending = s.audio_bytes > s.next_utterance * self.bytes_per_result
-        if pending and s.next_utterance < len(self.script):
-            words = self.words_of(s.next_utterance)
-            s.next_utterance += 1
+        words = self.take_pending(s)
+        if words:
             await self.send_results(ws, s, words, final=True)
+            s.results_sent += 1
         await self._text(ws, s, "speech.endDetected", {"Offset": 0})
         await self._text(ws, s, "turn.end", {})
         s.extra.update(request=None, turn=False)

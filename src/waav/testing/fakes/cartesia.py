@@ -68,10 +68,8 @@ class FakeCartesia(ScriptedSTTFake):
         await self.send_json(ws, msg)
 
     async def on_finalize(self, ws: WebSocket, s: Session) -> None:
-        pending = s.audio_bytes > s.next_utterance * self.bytes_per_result
-        if pending and s.next_utterance < len(self.script):
-            words = self.words_of(s.next_utterance)
-            s.next_utterance += 1
+        words = self.take_pending(s)
+        if words:
             await self.send_results(ws, s, words, final=True)
             s.results_sent += 1
         await self.send_json(ws, {"type": "flush_done", "request_id": s.extra["request_id"]})

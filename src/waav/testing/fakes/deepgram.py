@@ -123,12 +123,10 @@ class FakeDeepgram(ScriptedSTTFake):
 
     async def _flush_pending(self, ws: WebSocket, s: Session) -> None:
         """Finalize: audio received beyond the last answered utterance becomes a final result."""
-        pending = s.audio_bytes > s.next_utterance * self.bytes_per_result
-        if pending and s.next_utterance < len(self.script):
-            words = self.words_of(s.next_utterance)
-            s.next_utterance += 1
-            s.results_sent += 1
+        words = self.take_pending(s)
+        if words:
             await self.send_json(ws, self._results(s, words, final=True, from_finalize=True))
+            s.results_sent += 1
 
     async def on_finalize(self, ws: WebSocket, s: Session) -> None:
         await self._flush_pending(ws, s)

@@ -135,10 +135,8 @@ class FakeIBMWatson(ScriptedSTTFake):
         await self.send_json(ws, self._result(s, words, final=final, eou="silence"))
 
     async def on_finish(self, ws: WebSocket, s: Session) -> None:
-        pending = s.audio_bytes > s.next_utterance * self.bytes_per_result
-        if pending and s.next_utterance < len(self.script):
-            words = self.words_of(s.next_utterance)
-            s.next_utterance += 1
+        words = self.take_pending(s)
+        if words:
             await self.send_json(ws, self._result(s, words, final=True, eou="end_of_data"))
             s.results_sent += 1
         s.started = False
