@@ -51,7 +51,10 @@ async def test_protocol_framing_and_result_mapping() -> None:
         assert (phrase.transcript, phrase.is_final, phrase.is_speech_final) == ("Hello world.", True, True)
         assert phrase.confidence == pytest.approx(0.93)
         assert phrase.words is not None  # 100-ns ticks -> seconds
-        assert [(w.word, w.start, w.end) for w in phrase.words] == [("Hello", 0.0, 0.25), ("world.", 0.3, 0.55)]
+        assert [(w.word, w.start, w.end) for w in phrase.words] == [
+            ("Hello", 0.0, 0.25),
+            ("world.", 0.3, 0.55),
+        ]
         await stt.disconnect()
 
         req = fake.requests[0]

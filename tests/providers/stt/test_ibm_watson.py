@@ -79,7 +79,10 @@ async def test_telephony_model_and_options() -> None:
         ws = sockets(fake)[0]
         assert ws.query["model"] == "en-US_Telephony"
         start = json.loads(ws.messages[0])
-        assert (start["content-type"], start["smart_formatting"]) == ("audio/mulaw;rate=8000;channels=1", False)
+        assert (start["content-type"], start["smart_formatting"]) == (
+            "audio/mulaw;rate=8000;channels=1",
+            False,
+        )
 
 
 async def test_bad_config_names_the_env_vars(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -198,4 +201,8 @@ async def test_speech_final_needs_an_end_of_utterance() -> None:
     await stt.handle_message(json.dumps(msg))
     msg["results"][0]["end_of_utterance"] = "full_stop"  # type: ignore[index]
     await stt.handle_message(json.dumps(msg))
-    assert [(r.transcript, r.is_speech_final) for r in got.results] == [("a b", False), ("a b", False), ("a b", True)]
+    assert [(r.transcript, r.is_speech_final) for r in got.results] == [
+        ("a b", False),
+        ("a b", False),
+        ("a b", True),
+    ]
