@@ -54,8 +54,7 @@ from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
-import websockets
-from websockets.asyncio.client import ClientConnection
+from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 
 from waav._exceptions import (
@@ -69,7 +68,7 @@ from waav._exceptions import (
 )
 from waav.providers._audio import canonical_encoding
 from waav.providers._common import backoff_delays, error_from_exception
-from waav.providers.base import BaseSTT, ConnectionState, ReconnectionConfig, STTConfig, STTResult, WordTiming
+from waav.providers.base import BaseSTT, ConnectionState, ReconnectionConfig, STTConfig, WordTiming
 
 __all__ = ["Frame", "StreamingWebSocketSTT", "http_url", "words_from", "ws_url"]
 
@@ -147,7 +146,7 @@ class StreamingWebSocketSTT(BaseSTT):
         self._closing = False
         self._fatal: ProviderError | None = None
         self._vendor_err: ProviderError | None = None
-        self._reported: set[int] = set()
+        self._reported: set[ProviderError] = set()
         self._last_send = time.monotonic()
         #: Connections opened so far in this session (1 after connect, +1 per reconnect).
         self.connections = 0
@@ -427,9 +426,9 @@ class StreamingWebSocketSTT(BaseSTT):
             await self._report(error)
 
     async def _report(self, error: ProviderError) -> None:
-        if id(error) in self._reported:
+        if error in self._reported:
             return
-        self._reported.add(id(error))
+        self._reported.add(error)
         await self._emit_error(error)
 
     def _error(
@@ -447,10 +446,6 @@ class StreamingWebSocketSTT(BaseSTT):
         if status == 400:
             return ProviderProtocolError(msg, provider=pid)
         return ProviderError(msg, provider=pid)
-
-    async def _result(self, result: STTResult) -> None:
-        self.state = ConnectionState.CONNECTED
-        await self._emit_result(result)
 
     # ------------------------------------------------------------------------------------
     # internals
@@ -527,7 +522,7 @@ class StreamingWebSocketSTT(BaseSTT):
         reader: asyncio.Task[None] | None = None
         try:
             await self.prepare()
-            ws = await websockets.connect(
+            ws = await connect(
                 ws_url(self.url()),
                 additional_headers=self.headers(),
                 open_timeout=None,
