@@ -40,7 +40,9 @@ class Scripted(FakeServer):
 
 def results_message(text: str) -> str:
     alt = {"transcript": text, "confidence": 0.8, "words": []}
-    return json.dumps({"type": "Results", "is_final": True, "speech_final": True, "channel": {"alternatives": [alt]}})
+    return json.dumps(
+        {"type": "Results", "is_final": True, "speech_final": True, "channel": {"alternatives": [alt]}}
+    )
 
 
 async def test_connect_times_out_when_the_session_never_starts() -> None:
@@ -51,7 +53,7 @@ async def test_connect_times_out_when_the_session_never_starts() -> None:
     async with Scripted(silent) as fake:
         stt = AssemblyAISTT(STTConfig(api_key="k", base_url=fake.ws_url, options={"connect_timeout": 0.2}))
         t0 = time.monotonic()
-        with pytest.raises(waav.ProviderTimeoutError, match="no session within 0.2 s"):
+        with pytest.raises(waav.ProviderTimeoutError, match=r"no session within 0\.2 s"):
             await stt.connect()
         assert time.monotonic() - t0 < 2
 
