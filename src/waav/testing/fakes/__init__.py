@@ -34,6 +34,7 @@ an STT session delivered and waits for it.
 
 from waav.testing.fakes._collect import AudioCollector
 from waav.testing.fakes._server import FakeServer, Faults, RecordedRequest, Recorder
+from waav.testing.fakes._stt_ws import ScriptedSTTFake, STTCollector
 from waav.testing.fakes._tts_kit import (
     MS_PER_CHAR,
     TTSFakeServer,
@@ -42,21 +43,18 @@ from waav.testing.fakes._tts_kit import (
     synth_pcm16,
     wav_header,
 )
-from waav.testing.fakes.azure_tts import FakeAzureTTS
-from waav.testing.fakes.cartesia_tts import FakeCartesiaTTS
-from waav.testing.fakes.deepgram_tts import FakeDeepgramTTS
-from waav.testing.fakes.elevenlabs_tts import FakeElevenLabsTTS
-from waav.testing.fakes.google_tts import FakeGoogleTTS
-from waav.testing.fakes.openai_tts import FakeOpenAITTS
-
-# streaming WebSocket STT vendors
-from waav.testing.fakes._stt_ws import ScriptedSTTFake, STTCollector
 from waav.testing.fakes.assemblyai import FakeAssemblyAI
 from waav.testing.fakes.azure import FakeAzureSpeech
+from waav.testing.fakes.azure_tts import FakeAzureTTS
 from waav.testing.fakes.cartesia import FakeCartesia
+from waav.testing.fakes.cartesia_tts import FakeCartesiaTTS
 from waav.testing.fakes.deepgram import FakeDeepgram
+from waav.testing.fakes.deepgram_tts import FakeDeepgramTTS
 from waav.testing.fakes.elevenlabs import FakeElevenLabs
+from waav.testing.fakes.elevenlabs_tts import FakeElevenLabsTTS
+from waav.testing.fakes.google_tts import FakeGoogleTTS
 from waav.testing.fakes.ibm_watson import FakeIBMWatson
+from waav.testing.fakes.openai_tts import FakeOpenAITTS
 
 __all__ = [
     "MS_PER_CHAR",
