@@ -173,3 +173,18 @@ def test_base_classes_are_abstract() -> None:
         "get_connection_state",
     ):
         assert callable(getattr(BaseRealtime, name))
+
+
+async def test_a_failing_result_callback_does_not_starve_the_others() -> None:
+    from waav.plugin._provider_base import _call_all
+
+    seen: list[int] = []
+
+    def bad(v: int) -> None:
+        raise RuntimeError("callback bug")
+
+    async def good(v: int) -> None:
+        seen.append(v)
+
+    await _call_all([bad, good, lambda v: seen.append(v * 10)], 3)
+    assert seen == [3, 30]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import enum
 import inspect
+import logging
 import math
 import time
 from abc import ABC, abstractmethod
@@ -42,15 +43,20 @@ __all__ = [
     "WordTiming",
 ]
 
+_log = logging.getLogger("waav.providers")
 T = TypeVar("T")
 Callback = Callable[[T], "Awaitable[None] | None"]
 
 
 async def _call_all(callbacks: list[Callable[[T], Any]], value: T) -> None:
+    """Call every callback in order; one that raises is logged and does not starve the rest."""
     for cb in list(callbacks):
-        out = cb(value)
-        if inspect.isawaitable(out):
-            await out
+        try:
+            out = cb(value)
+            if inspect.isawaitable(out):
+                await out
+        except Exception:
+            _log.exception("provider callback %r failed", cb)
 
 
 class ConnectionState(str, enum.Enum):
