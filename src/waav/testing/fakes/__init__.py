@@ -33,6 +33,7 @@ an STT session delivered and waits for it.
 """
 
 from waav.testing.fakes._collect import AudioCollector
+from waav.testing.fakes._realtime import Reply
 from waav.testing.fakes._server import FakeServer, Faults, RecordedRequest, Recorder
 from waav.testing.fakes._stt_ws import ScriptedSTTFake, STTCollector
 from waav.testing.fakes._tts_kit import (
@@ -53,7 +54,9 @@ from waav.testing.fakes.deepgram_tts import FakeDeepgramTTS
 from waav.testing.fakes.elevenlabs import FakeElevenLabs
 from waav.testing.fakes.elevenlabs_tts import FakeElevenLabsTTS
 from waav.testing.fakes.google_tts import FakeGoogleTTS
+from waav.testing.fakes.hume_evi import FakeHumeEVI, HumeSession
 from waav.testing.fakes.ibm_watson import FakeIBMWatson
+from waav.testing.fakes.openai_realtime import FakeOpenAIRealtime, OpenAISession
 from waav.testing.fakes.openai_tts import FakeOpenAITTS
 
 __all__ = [
@@ -69,12 +72,17 @@ __all__ = [
     "FakeElevenLabs",
     "FakeElevenLabsTTS",
     "FakeGoogleTTS",
+    "FakeHumeEVI",
     "FakeIBMWatson",
+    "FakeOpenAIRealtime",
     "FakeOpenAITTS",
     "FakeServer",
     "Faults",
+    "HumeSession",
+    "OpenAISession",
     "RecordedRequest",
     "Recorder",
+    "Reply",
     "STTCollector",
     "ScriptedSTTFake",
     "TTSFakeServer",
