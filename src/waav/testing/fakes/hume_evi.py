@@ -382,12 +382,15 @@ class _Connection:
         pass
 
     def _start_reply(self, reply: Reply) -> None:
-        if self.reply is not None and not self.reply.done():
-            self.reply.cancel()
-        self.interrupted = False
-        self.reply = asyncio.get_running_loop().create_task(self._respond(reply))
+        previous = self.reply
+        if previous is not None and not previous.done():
+            self.interrupted = True  # a new turn ends the reply in progress
+        self.reply = asyncio.get_running_loop().create_task(self._respond(reply, previous))
 
-    async def _respond(self, reply: Reply) -> None:
+    async def _respond(self, reply: Reply, previous: asyncio.Task[None] | None = None) -> None:
+        if previous is not None:
+            await asyncio.wait([previous])
+        self.interrupted = False
         f, s = self.fake.faults, self.s
         self.replies_started += 1
         if self.replies_started == 1 and f.first_result_delay:
