@@ -45,7 +45,8 @@ async def test_full_turn_with_prosody_and_audio_at_the_client_rate() -> None:
         rt, col = await session(fake, instructions="be kind", voice="ITO", options={"sample_rate": 16000})
         s = fake.sessions[0]
         await until(lambda: s.settings)  # EVI does not acknowledge session_settings
-        assert rt.chat_group_id == s.chat_group_id and rt.chat_id == s.chat_id
+        assert rt.chat_group_id == s.chat_group_id
+        assert rt.chat_id == s.chat_id
         assert s.request.query == {"api_key": "test-key", "verbose_transcription": "true"}
         assert s.settings == {
             "audio": {"encoding": "linear16", "sample_rate": 44100, "channels": 1},
@@ -61,8 +62,10 @@ async def test_full_turn_with_prosody_and_audio_at_the_client_rate() -> None:
         users = [t for t in col.transcripts if t.role == "user"]
         assert [(t.text, t.is_final) for t in users] == [("good", False), ("good morning", True)]
         final = users[-1]
-        assert isinstance(final, HumeTranscript) and final.prosody is not None
-        assert set(final.prosody) == set(EMOTIONS) and len(final.prosody) == 48
+        assert isinstance(final, HumeTranscript)
+        assert final.prosody is not None
+        assert set(final.prosody) == set(EMOTIONS)
+        assert len(final.prosody) == 48
         assert final.top_emotions(1)[0][1] == max(final.prosody.values())
         assert col.finals("assistant") == ["Hello there.", "How are you today?"]
         assert [(e.kind, e.audio_ms) for e in col.speech] == [("started", 0), ("stopped", 1300)]
@@ -71,8 +74,10 @@ async def test_full_turn_with_prosody_and_audio_at_the_client_rate() -> None:
         pcm = col.pcm()
         assert abs(seconds(pcm, 16000) - 1.2) < 0.01
         assert abs(peak_hz(pcm, 16000) - 600) < 3
-        assert not pcm.startswith(b"RIFF") and b"WAVE" not in pcm
-        assert len(col.done) == 1 and col.done[0].startswith("msg-")
+        assert not pcm.startswith(b"RIFF")
+        assert b"WAVE" not in pcm
+        assert len(col.done) == 1
+        assert col.done[0].startswith("msg-")
         assert not col.errors
         await rt.disconnect()
         await until(lambda: s.closed)
@@ -95,7 +100,8 @@ async def test_text_input_gets_a_reply() -> None:
         await rt.send_text("say something")
         await until(lambda: col.done)
         assert fake.sessions[0].messages_of("user_input") == [{"type": "user_input", "text": "say something"}]
-        assert col.finals("user") == ["say something"] and col.finals("assistant") == ["Sure."]
+        assert col.finals("user") == ["say something"]
+        assert col.finals("assistant") == ["Sure."]
         assert not col.speech  # typed, not spoken
         assert {a.sample_rate for a in col.audio} == {44100}  # the upstream default client rate
         await rt.disconnect()
@@ -107,13 +113,19 @@ async def test_function_call_round_trip_and_tool_error() -> None:
         Reply("It is {tool_output} degrees."),
         Reply(function_call=("get_weather", '{"city": "Oslo"}')),
     ]
-    tools = [{"type": "function", "function": {"name": "get_weather", "description": "Weather", "parameters": {"type": "object"}}}]
+    tools = [
+        {
+            "type": "function",
+            "function": {"name": "get_weather", "description": "Weather", "parameters": {"type": "object"}},
+        }
+    ]
     async with FakeHumeEVI(replies=replies) as fake:
         rt, col = await session(fake, tools=tools)
         s = fake.sessions[0]
         await until(lambda: s.settings)
         (tool,) = s.settings["tools"]
-        assert tool["name"] == "get_weather" and json.loads(tool["parameters"]) == {"type": "object"}
+        assert tool["name"] == "get_weather"
+        assert json.loads(tool["parameters"]) == {"type": "object"}
         await rt.send_text("weather?")
         await until(lambda: col.calls)
         call = col.calls[0]
@@ -121,13 +133,21 @@ async def test_function_call_round_trip_and_tool_error() -> None:
         await rt.submit_function_result(call.call_id, "21")
         await until(lambda: col.done)
         assert col.finals("assistant") == ["It is 21 degrees."]
-        assert s.tool_responses[0] == {"type": "tool_response", "tool_call_id": call.call_id, "content": "21", "tool_name": "get_weather"}
+        assert s.tool_responses[0] == {
+            "type": "tool_response",
+            "tool_call_id": call.call_id,
+            "content": "21",
+            "tool_name": "get_weather",
+        }
         await rt.send_text("and Oslo?")
         await until(lambda: len(col.calls) == 2)
-        await rt.submit_function_error(col.calls[1].call_id, "service down", content="The weather service is down.")
+        await rt.submit_function_error(
+            col.calls[1].call_id, "service down", content="The weather service is down."
+        )
         await until(lambda: len(col.done) == 2)
         assert col.finals("assistant")[-1] == "The weather service is down."
-        assert not s.errors and not col.errors
+        assert not s.errors
+        assert not col.errors
         await rt.disconnect()
 
 
@@ -144,12 +164,15 @@ async def test_cancel_drops_the_rest_of_the_reply() -> None:
         assert fake.sessions[0].audio_outputs_sent > n
         await rt.send_text("again")
         await until(lambda: len(col.done) == 2)
-        assert len(col.audio) > n and col.finals("assistant")[-1] == "Next."
+        assert len(col.audio) > n
+        assert col.finals("assistant")[-1] == "Next."
         await rt.disconnect()
 
 
 async def test_user_interruption_stops_playback() -> None:
-    async with FakeHumeEVI(replies=[Reply(" ".join(["word"] * 30) + "."), Reply("Yes?")], chunk_delay=0.03) as fake:
+    async with FakeHumeEVI(
+        replies=[Reply(" ".join(["word"] * 30) + "."), Reply("Yes?")], chunk_delay=0.03
+    ) as fake:
         rt, col = await session(fake, options={"sample_rate": 16000})
         await rt.send_text("talk")
         await until(lambda: len(col.audio) >= 2)
@@ -162,7 +185,9 @@ async def test_user_interruption_stops_playback() -> None:
 
 
 async def test_reconnect_after_a_drop_resumes_the_chat_group() -> None:
-    async with FakeHumeEVI(faults=Faults(drop_after=2), replies=[Reply("a b c d e f."), Reply("Back.")]) as fake:
+    async with FakeHumeEVI(
+        faults=Faults(drop_after=2), replies=[Reply("a b c d e f."), Reply("Back.")]
+    ) as fake:
         rt, col = await session(fake, instructions="stay")
         first_group = rt.chat_group_id
         await rt.send_text("first")
@@ -195,7 +220,10 @@ async def test_max_duration_close_reconnects_at_once() -> None:
 
 @pytest.mark.parametrize(
     ("faults", "cls"),
-    [(Faults(reject_auth=True), waav.ProviderAuthError), (Faults(rate_limit_retry_after=3), waav.ProviderRateLimitError)],
+    [
+        (Faults(reject_auth=True), waav.ProviderAuthError),
+        (Faults(rate_limit_retry_after=3), waav.ProviderRateLimitError),
+    ],
 )
 async def test_handshake_errors_are_mapped(faults: Faults, cls: type) -> None:
     async with FakeHumeEVI(faults=faults) as fake:
@@ -236,10 +264,16 @@ async def test_access_token_instead_of_a_key(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.delenv("HUME_API_KEY", raising=False)
     async with FakeHumeEVI(access_token="tok") as fake:
         rt = HumeEVI(
-            RealtimeConfig(provider="hume", base_url=fake.base_url, options={"access_token": "tok", "config_id": "cfg-1"})
+            RealtimeConfig(
+                provider="hume", base_url=fake.base_url, options={"access_token": "tok", "config_id": "cfg-1"}
+            )
         )
         await rt.connect()
-        assert fake.sessions[0].request.query == {"access_token": "tok", "config_id": "cfg-1", "verbose_transcription": "true"}
+        assert fake.sessions[0].request.query == {
+            "access_token": "tok",
+            "config_id": "cfg-1",
+            "verbose_transcription": "true",
+        }
         assert rt.provider_info()["config_id"] == "cfg-1"
         await rt.disconnect()
 

@@ -42,8 +42,11 @@ async def session(fake: FakeOpenAIRealtime, **kw: Any) -> tuple[OpenAIRealtime, 
 async def test_full_turn_audio_in_transcripts_and_audio_out_at_the_client_rate() -> None:
     fake = FakeOpenAIRealtime(replies=[Reply("hello there my friend")], transcripts=["what is the time"])
     async with fake:
-        rt, col = await session(fake, input_audio_transcription={"model": "whisper-1"}, options={"sample_rate": 16000})
-        assert rt.is_ready() and rt.state is ConnectionState.CONNECTED
+        rt, col = await session(
+            fake, input_audio_transcription={"model": "whisper-1"}, options={"sample_rate": 16000}
+        )
+        assert rt.is_ready()
+        assert rt.state is ConnectionState.CONNECTED
         await stream(rt, utterance(16000), 16000)
         await until(lambda: col.done)
         s = fake.sessions[0]
@@ -100,7 +103,12 @@ async def test_g711_is_passed_through_at_8khz() -> None:
 
 
 async def test_session_settings_are_mapped_to_the_ga_session(caplog: pytest.LogCaptureFixture) -> None:
-    tools = [{"type": "function", "function": {"name": "get_weather", "description": "Weather", "parameters": {"type": "object"}}}]
+    tools = [
+        {
+            "type": "function",
+            "function": {"name": "get_weather", "description": "Weather", "parameters": {"type": "object"}},
+        }
+    ]
     async with FakeOpenAIRealtime() as fake:
         with caplog.at_level(logging.WARNING, "waav.providers.realtime"):
             rt, _ = await session(
@@ -125,16 +133,26 @@ async def test_session_settings_are_mapped_to_the_ga_session(caplog: pytest.LogC
         assert "temperature" not in update  # the GA session has none
         assert "temperature" in caplog.text
         sess = s.session
-        assert sess["instructions"] == "be brief" and sess["max_output_tokens"] == "inf"
+        assert sess["instructions"] == "be brief"
+        assert sess["max_output_tokens"] == "inf"
         assert sess["output_modalities"] == ["audio"]
-        assert sess["audio"]["output"] == {"format": {"type": "audio/pcm", "rate": 24000}, "voice": "marin", "speed": 1.2}
+        assert sess["audio"]["output"] == {
+            "format": {"type": "audio/pcm", "rate": 24000},
+            "voice": "marin",
+            "speed": 1.2,
+        }
         assert sess["audio"]["input"]["noise_reduction"] == {"type": "near_field"}
         assert sess["audio"]["input"]["transcription"] == {"model": "gpt-4o-transcribe", "language": "en"}
         assert sess["audio"]["input"]["turn_detection"]["type"] == "semantic_vad"
         assert sess["audio"]["input"]["turn_detection"]["eagerness"] == "high"
         assert sess["audio"]["input"]["turn_detection"]["interrupt_response"] is False
         assert sess["tools"] == [
-            {"type": "function", "name": "get_weather", "description": "Weather", "parameters": {"type": "object"}}
+            {
+                "type": "function",
+                "name": "get_weather",
+                "description": "Weather",
+                "parameters": {"type": "object"},
+            }
         ]
         assert sess["tool_choice"] == {"type": "function", "name": "get_weather"}
         assert rt.session == sess  # what session.updated confirmed
@@ -144,12 +162,15 @@ async def test_session_settings_are_mapped_to_the_ga_session(caplog: pytest.LogC
 
 async def test_manual_turns_commit_and_clear() -> None:
     async with FakeOpenAIRealtime(transcripts=["manual turn"]) as fake:
-        rt, col = await session(fake, turn_detection={"type": "none"}, input_audio_transcription={"model": "whisper-1"})
+        rt, col = await session(
+            fake, turn_detection={"type": "none"}, input_audio_transcription={"model": "whisper-1"}
+        )
         s = fake.sessions[0]
         assert s.session["audio"]["input"]["turn_detection"] is None
         await stream(rt, utterance(24000, silence_ms=200), 24000)
         await asyncio.sleep(0.1)
-        assert not col.speech and not col.done  # no server VAD: nothing happens by itself
+        assert not col.speech
+        assert not col.done
         await rt.commit_audio_buffer()
         await until(lambda: col.finals("user") == ["manual turn"])
         await rt.create_response()
@@ -170,7 +191,10 @@ async def test_manual_turns_commit_and_clear() -> None:
 
 
 async def test_function_call_round_trip() -> None:
-    replies = [Reply(function_call=("get_weather", '{"city": "Paris"}')), Reply("It is {tool_output} degrees")]
+    replies = [
+        Reply(function_call=("get_weather", '{"city": "Paris"}')),
+        Reply("It is {tool_output} degrees"),
+    ]
     tools = [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}]
     async with FakeOpenAIRealtime(replies=replies) as fake:
         rt, col = await session(fake, tools=tools)
@@ -178,13 +202,18 @@ async def test_function_call_round_trip() -> None:
         await until(lambda: col.calls)
         call = col.calls[0]
         assert (call.name, call.arguments) == ("get_weather", '{"city": "Paris"}')
-        assert call.call_id.startswith("call_") and call.item_id
+        assert call.call_id.startswith("call_")
+        assert call.item_id
         await until(lambda: len(col.done) == 1)
         await rt.submit_function_result(call.call_id, "21")
         await until(lambda: len(col.done) == 2)
         assert col.finals("assistant") == ["It is 21 degrees"]
         s = fake.sessions[0]
-        outputs = [e["item"] for e in s.events_of("conversation.item.create") if e["item"]["type"] == "function_call_output"]
+        outputs = [
+            e["item"]
+            for e in s.events_of("conversation.item.create")
+            if e["item"]["type"] == "function_call_output"
+        ]
         assert outputs == [{"type": "function_call_output", "call_id": call.call_id, "output": "21"}]
         assert [e["type"] for e in s.events][-2:] == ["conversation.item.create", "response.create"]
         assert len(col.calls) == 1  # reported once (arguments.done and output_item.done)
@@ -247,11 +276,14 @@ async def test_no_barge_in_when_interrupt_response_is_off() -> None:
 
 async def test_reconnect_after_a_mid_stream_drop() -> None:
     faults = Faults(drop_after=2)
-    async with FakeOpenAIRealtime(faults=faults, replies=[Reply("a b c d e f"), Reply("after the drop")]) as fake:
+    async with FakeOpenAIRealtime(
+        faults=faults, replies=[Reply("a b c d e f"), Reply("after the drop")]
+    ) as fake:
         rt, col = await session(fake, instructions="stay")
         await rt.send_text("first")
         await until(lambda: col.reconnects)
-        assert col.reconnects[0].success and col.reconnects[0].attempt == 1
+        assert col.reconnects[0].success
+        assert col.reconnects[0].attempt == 1
         assert len(fake.sessions) == 2
         second = fake.sessions[1]
         assert second.events_of("session.update")[0]["session"]["instructions"] == "stay"  # settings re-sent
@@ -259,14 +291,15 @@ async def test_reconnect_after_a_mid_stream_drop() -> None:
         await rt.send_text("second")
         await until(lambda: len(col.done) == 1)
         assert col.finals("assistant")[-1] == "after the drop"
-        assert rt.connections == 2 and rt.is_ready()
+        assert rt.connections == 2
+        assert rt.is_ready()
         assert not col.errors
         await rt.disconnect()
 
 
 async def test_audio_sent_while_reconnecting_is_buffered_and_flushed() -> None:
     async with FakeOpenAIRealtime(faults=Faults(drop_after=1), replies=[Reply("a b")]) as fake:
-        rt, col = await session(fake, reconnection={**FAST_RECONNECT, "initial_delay_ms": 300})
+        rt, _col = await session(fake, reconnection={**FAST_RECONNECT, "initial_delay_ms": 300})
         await rt.send_text("go")
         await until(lambda: rt.state is ConnectionState.RECONNECTING)
         chunk = np.full(2400, 1000, "<i2").tobytes()  # 100 ms at 24 kHz, quiet enough for no VAD
@@ -293,8 +326,16 @@ async def test_session_expiry_reconnects_at_once_and_replays_the_conversation() 
         assert second.events_of("session.update")[0]["session"]["instructions"] == "remember"
         items = [e["item"] for e in second.events_of("conversation.item.create")]
         assert items == [
-            {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "my name is Ada"}]},
-            {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "nice to meet you"}]},
+            {
+                "type": "message",
+                "role": "user",
+                "content": [{"type": "input_text", "text": "my name is Ada"}],
+            },
+            {
+                "type": "message",
+                "role": "assistant",
+                "content": [{"type": "output_text", "text": "nice to meet you"}],
+            },
         ]
         assert not second.errors  # the fake accepted the replayed items
         assert not col.errors  # an expiry is routine, not an error
@@ -331,7 +372,10 @@ async def test_a_revoked_key_is_not_retried() -> None:
 
 @pytest.mark.parametrize(
     ("faults", "cls"),
-    [(Faults(reject_auth=True), waav.ProviderAuthError), (Faults(rate_limit_retry_after=7), waav.ProviderRateLimitError)],
+    [
+        (Faults(reject_auth=True), waav.ProviderAuthError),
+        (Faults(rate_limit_retry_after=7), waav.ProviderRateLimitError),
+    ],
 )
 async def test_handshake_errors_are_mapped(faults: Faults, cls: type) -> None:
     async with FakeOpenAIRealtime(faults=faults) as fake:
@@ -400,7 +444,12 @@ async def test_unreachable_vendor_and_connect_timeout() -> None:
     server = await asyncio.start_server(silent, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     rt = OpenAIRealtime(
-        RealtimeConfig(provider="openai", api_key="k", base_url=f"ws://127.0.0.1:{port}", options={"connect_timeout": 0.3})
+        RealtimeConfig(
+            provider="openai",
+            api_key="k",
+            base_url=f"ws://127.0.0.1:{port}",
+            options={"connect_timeout": 0.3},
+        )
     )
     with pytest.raises(waav.ProviderTimeoutError):
         await rt.connect()
@@ -410,12 +459,14 @@ async def test_unreachable_vendor_and_connect_timeout() -> None:
 
 async def test_update_session_keeps_credentials_and_sends_the_merged_session() -> None:
     async with FakeOpenAIRealtime() as fake:
-        rt, col = await session(fake, instructions="one", voice="alloy")
+        rt, _col = await session(fake, instructions="one", voice="alloy")
         await rt.update_session(RealtimeConfig(provider="openai", instructions="two"))
         await until(lambda: len(fake.sessions[0].events_of("session.update")) == 2)
-        assert rt.config.api_key == "test-key" and rt.config.voice == "alloy"
+        assert rt.config.api_key == "test-key"
+        assert rt.config.voice == "alloy"
         second = fake.sessions[0].events_of("session.update")[1]["session"]
-        assert second["instructions"] == "two" and second["audio"]["output"]["voice"] == "alloy"
+        assert second["instructions"] == "two"
+        assert second["audio"]["output"]["voice"] == "alloy"
         with pytest.raises(waav.ConfigError):
             await rt.update_session(RealtimeConfig(provider="openai", input_audio_format="mp3"))
         assert rt.config.instructions == "two"  # a bad update changes nothing
@@ -444,7 +495,11 @@ def test_url_and_formats() -> None:
     assert rt.url() == "wss://api.openai.com/v1/realtime?model=gpt-realtime"
     assert (rt.client_input.encoding, rt.client_input.rate) == ("linear16", 16000)
     assert (rt.client_output.encoding, rt.client_output.rate) == ("linear16", 24000)
-    full = OpenAIRealtime(RealtimeConfig(provider="openai", api_key="k", base_url="https://proxy.example/v1/realtime"))
+    full = OpenAIRealtime(
+        RealtimeConfig(provider="openai", api_key="k", base_url="https://proxy.example/v1/realtime")
+    )
     assert full.url() == "wss://proxy.example/v1/realtime?model=gpt-realtime"
     info = rt.provider_info()
-    assert info["provider"] == "openai" and info["model"] == "gpt-realtime" and info["kind"] == "realtime"
+    assert info["provider"] == "openai"
+    assert info["model"] == "gpt-realtime"
+    assert info["kind"] == "realtime"

@@ -226,7 +226,9 @@ class WebSocketRealtime(BaseRealtime):
     def headers(self) -> dict[str, str]:
         return {}
 
-    def vendor_formats(self, config: RealtimeConfig, client_in: AudioFormat, client_out: AudioFormat) -> tuple[AudioFormat, AudioFormat]:
+    def vendor_formats(
+        self, config: RealtimeConfig, client_in: AudioFormat, client_out: AudioFormat
+    ) -> tuple[AudioFormat, AudioFormat]:
         """What the vendor is sent and sends back for ``config`` (default: PCM16 at
         :attr:`vendor_rate` both ways)."""
         return AudioFormat("linear16", self.vendor_rate), AudioFormat("linear16", self.vendor_rate)
@@ -246,7 +248,7 @@ class WebSocketRealtime(BaseRealtime):
     async def handle_event(self, event: dict[str, Any]) -> None:
         """Handle one vendor JSON message (call :meth:`_mark_ready` when the session is up)."""
 
-    def on_connection_lost(self) -> None:  # noqa: B027 - optional hook
+    def on_connection_lost(self) -> None:
         """Forget per-response state when a socket is lost (its responses will never finish)."""
 
     # ------------------------------------------------------------------------------------
@@ -284,7 +286,9 @@ class WebSocketRealtime(BaseRealtime):
         if old_in != cin or not hasattr(self, "_in_conv"):
             self._in_conv = in_conv
 
-    def _opt_float(self, opts: Mapping[str, Any], name: str, default: float, *, positive: bool = False) -> float:
+    def _opt_float(
+        self, opts: Mapping[str, Any], name: str, default: float, *, positive: bool = False
+    ) -> float:
         value = opts.get(name, default)
         try:
             out = float(value)
@@ -299,7 +303,9 @@ class WebSocketRealtime(BaseRealtime):
         if conv is None or conv.src != canonical_encoding(vendor.encoding) or conv.src_rate != vendor.rate:
             if conv is not None:
                 conv.reset()
-            conv = AudioConverter(vendor.encoding, vendor.rate, self.client_output.encoding, self.client_output.rate)
+            conv = AudioConverter(
+                vendor.encoding, vendor.rate, self.client_output.encoding, self.client_output.rate
+            )
             self._out_conv = conv
         return conv
 
@@ -321,7 +327,9 @@ class WebSocketRealtime(BaseRealtime):
             self.state = ConnectionState.ERROR
             raise
         self._use(ws)
-        self._task = asyncio.get_running_loop().create_task(self._run(), name=f"waav-{self.provider_id}-realtime")
+        self._task = asyncio.get_running_loop().create_task(
+            self._run(), name=f"waav-{self.provider_id}-realtime"
+        )
 
     def _use(self, ws: ClientConnection) -> None:
         self._ws = ws
@@ -533,7 +541,9 @@ class WebSocketRealtime(BaseRealtime):
         except ValueError as exc:
             self.protocol_errors += 1
             await self._report(
-                ProviderProtocolError(f"{self.provider_id}: unparseable vendor message: {exc}", provider=self.provider_id)
+                ProviderProtocolError(
+                    f"{self.provider_id}: unparseable vendor message: {exc}", provider=self.provider_id
+                )
             )
             return
         try:
@@ -551,7 +561,9 @@ class WebSocketRealtime(BaseRealtime):
         except Exception:
             log.exception("%s: on_error callback failed", self.provider_id)
 
-    async def _emit_audio(self, vendor_audio: bytes, fmt: AudioFormat, item_id: str | None, response_id: str | None) -> None:
+    async def _emit_audio(
+        self, vendor_audio: bytes, fmt: AudioFormat, item_id: str | None, response_id: str | None
+    ) -> None:
         data = self._output_converter(fmt).feed(vendor_audio)
         if data:
             await self._audio.emit(RealtimeAudioData(data, self.client_output.rate, item_id, response_id))
@@ -641,7 +653,9 @@ class WebSocketRealtime(BaseRealtime):
             except (ConnectionClosed, WebSocketException):
                 self._connected.clear()
                 await asyncio.sleep(0)
-        raise ProviderConnectionError(f"{self.provider_id}: connection lost while sending", provider=self.provider_id)
+        raise ProviderConnectionError(
+            f"{self.provider_id}: connection lost while sending", provider=self.provider_id
+        )
 
     async def _flush_input(self) -> None:
         """Push the input resampler's tail (before a commit)."""
@@ -682,14 +696,18 @@ def b64decode(text: Any, provider: str) -> bytes:
     try:
         return base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise ProviderProtocolError(f"{provider}: audio payload is not base64: {exc}", provider=provider) from None
+        raise ProviderProtocolError(
+            f"{provider}: audio payload is not base64: {exc}", provider=provider
+        ) from None
 
 
 _RATE_WORDS = re.compile(r"rate.?limit|quota|too.?many", re.IGNORECASE)
 _AUTH_WORDS = re.compile(r"api.?key|auth|unauthori[sz]ed|forbidden|credential", re.IGNORECASE)
 
 
-def classify_vendor_error(provider: str, text: str, *, rate: bool = False, auth: bool = False) -> ProviderError:
+def classify_vendor_error(
+    provider: str, text: str, *, rate: bool = False, auth: bool = False
+) -> ProviderError:
     """A waav error for an in-band vendor error (rate limit / auth / other by its code words)."""
     if rate or _RATE_WORDS.search(text):
         return ProviderRateLimitError(f"{provider}: {text}", provider=provider)

@@ -179,7 +179,9 @@ class HumeEVI(WebSocketRealtime):
             raise ConfigError(f"hume: option verbose_transcription must be true or false, got {vt!r}")
         for tool in config.tools:
             if tool.function.parameters is not None and not isinstance(tool.function.parameters, dict):
-                raise ConfigError(f"hume: tool {tool.function.name!r} parameters must be a JSON schema object")
+                raise ConfigError(
+                    f"hume: tool {tool.function.name!r} parameters must be a JSON schema object"
+                )
 
     def vendor_formats(
         self, config: RealtimeConfig, client_in: AudioFormat, client_out: AudioFormat
@@ -259,7 +261,9 @@ class HumeEVI(WebSocketRealtime):
             if self._suppress:
                 return
             await self._transcript.emit(
-                HumeTranscript(str(msg.get("content") or ""), "assistant", True, event.get("id"), _scores(event))
+                HumeTranscript(
+                    str(msg.get("content") or ""), "assistant", True, event.get("id"), _scores(event)
+                )
             )
         elif etype == "assistant_end":
             if not self._suppress:

@@ -92,7 +92,11 @@ DEFAULT_URL = "wss://api.openai.com"
 PATH = "/v1/realtime"
 DEFAULT_MODEL = "gpt-realtime"
 
-_VENDOR_FORMAT = {"linear16": {"type": "audio/pcm", "rate": 24000}, "mulaw": {"type": "audio/pcmu"}, "alaw": {"type": "audio/pcma"}}
+_VENDOR_FORMAT: dict[str, dict[str, Any]] = {
+    "linear16": {"type": "audio/pcm", "rate": 24000},
+    "mulaw": {"type": "audio/pcmu"},
+    "alaw": {"type": "audio/pcma"},
+}
 _AUDIO_DELTA = ("response.output_audio.delta", "response.audio.delta")
 _AUDIO_DONE = ("response.output_audio.done", "response.audio.done")
 _TEXT_DELTA = (
@@ -168,7 +172,9 @@ class OpenAIRealtime(WebSocketRealtime):
         if config.modalities is not None:
             bad = [m for m in config.modalities if m not in ("audio", "text")]
             if bad or not config.modalities:
-                raise ConfigError(f"openai: modalities must be 'audio' and/or 'text', got {config.modalities!r}")
+                raise ConfigError(
+                    f"openai: modalities must be 'audio' and/or 'text', got {config.modalities!r}"
+                )
         if config.tool_choice is not None and not config.tool_choice.strip():
             raise ConfigError("openai: tool_choice must be auto, none, required or a function name")
         opts = config.options
@@ -270,7 +276,9 @@ class OpenAIRealtime(WebSocketRealtime):
             ]
         if cfg.tool_choice is not None:
             choice = cfg.tool_choice.strip()
-            session["tool_choice"] = choice if choice in ("auto", "none", "required") else {"type": "function", "name": choice}
+            session["tool_choice"] = (
+                choice if choice in ("auto", "none", "required") else {"type": "function", "name": choice}
+            )
         return session
 
     @property
@@ -427,7 +435,10 @@ class OpenAIRealtime(WebSocketRealtime):
         call_id, name = str(item.get("call_id") or ""), str(item.get("name") or "")
         if item_id and call_id:
             self._calls[item_id] = (call_id, name)
-        if event.get("type") == "response.output_item.done" and item.get("status", "completed") == "completed":
+        if (
+            event.get("type") == "response.output_item.done"
+            and item.get("status", "completed") == "completed"
+        ):
             await self._emit_call(call_id, name, item.get("arguments"), item_id)
 
     async def _on_function_args(self, event: dict[str, Any]) -> None:
@@ -489,7 +500,12 @@ class OpenAIRealtime(WebSocketRealtime):
     async def truncate(self, item_id: str, audio_end_ms: int) -> None:
         """Tell the server the user heard only ``audio_end_ms`` of the assistant ``item_id``."""
         await self._send_control(
-            {"type": "conversation.item.truncate", "item_id": item_id, "content_index": 0, "audio_end_ms": max(0, int(audio_end_ms))}
+            {
+                "type": "conversation.item.truncate",
+                "item_id": item_id,
+                "content_index": 0,
+                "audio_end_ms": max(0, int(audio_end_ms)),
+            }
         )
 
     async def send_text(self, text: str) -> None:
@@ -545,7 +561,16 @@ def _metadata() -> ProviderMetadata:
     entry = catalog_entry("realtime", "openai")
     assert entry is not None
     return entry.metadata.with_optional_config(
-        ["model", "voice", "instructions", "turn_detection", "tools", "input_audio_format", "output_audio_format", *OPTIONS]
+        [
+            "model",
+            "voice",
+            "instructions",
+            "turn_detection",
+            "tools",
+            "input_audio_format",
+            "output_audio_format",
+            *OPTIONS,
+        ]
     )
 
 

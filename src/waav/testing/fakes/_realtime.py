@@ -48,7 +48,10 @@ def tone(freq: float, ms: float, rate: int, *, amplitude: float = 0.3, start_sam
 def prosody_scores(text: str) -> dict[str, float]:
     """Deterministic scores in [0, 1) for the 48 emotions, derived from ``text``."""
     seed = hashlib.sha256(text.encode()).digest()
-    return {name: round(seed[i % len(seed)] / 256 * (0.5 + 0.5 * math.cos(i)), 6) for i, name in enumerate(EMOTIONS)}
+    return {
+        name: round(seed[i % len(seed)] / 256 * (0.5 + 0.5 * math.cos(i)), 6)
+        for i, name in enumerate(EMOTIONS)
+    }
 
 
 class EnergyVAD:
@@ -56,7 +59,9 @@ class EnergyVAD:
     when a window's RMS is above ``threshold_dbfs``; speech stops after ``silence_ms`` of
     quiet windows. Times are milliseconds of audio fed since the start of the session."""
 
-    def __init__(self, rate: int, *, threshold_dbfs: float = -35.0, silence_ms: int = 500, prefix_ms: int = 300) -> None:
+    def __init__(
+        self, rate: int, *, threshold_dbfs: float = -35.0, silence_ms: int = 500, prefix_ms: int = 300
+    ) -> None:
         self.rate = rate
         self.window = rate // 100
         self.threshold = 32768 * 10 ** (threshold_dbfs / 20)

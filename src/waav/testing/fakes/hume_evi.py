@@ -80,9 +80,16 @@ def wav_chunk(pcm: bytes, rate: int) -> bytes:
     """A complete mono PCM16 WAV file holding ``pcm``."""
     fmt = struct.pack("<HHIIHH", 1, 1, rate, rate * 2, 2, 16)
     return (
-        b"RIFF" + struct.pack("<I", 36 + len(pcm)) + b"WAVE" + b"fmt " + struct.pack("<I", 16) + fmt
-        + b"data" + struct.pack("<I", len(pcm)) + pcm
-    )  # fmt: skip
+        b"RIFF"
+        + struct.pack("<I", 36 + len(pcm))
+        + b"WAVE"
+        + b"fmt "
+        + struct.pack("<I", 16)
+        + fmt
+        + b"data"
+        + struct.pack("<I", len(pcm))
+        + pcm
+    )
 
 
 @dataclass
@@ -227,8 +234,14 @@ class _Connection:
         f = self.fake.faults
         expiry: asyncio.Task[None] | None = None
         try:
-            await self.send({"type": "chat_metadata", "chat_group_id": self.s.chat_group_id, "chat_id": self.s.chat_id,
-                             "request_id": self.fake._id("req")})  # fmt: skip
+            await self.send(
+                {
+                    "type": "chat_metadata",
+                    "chat_group_id": self.s.chat_group_id,
+                    "chat_id": self.s.chat_id,
+                    "request_id": self.fake._id("req"),
+                }
+            )
             if f.session_expires_after is not None:
                 expiry = asyncio.get_running_loop().create_task(self._expire(f.session_expires_after))
             while True:
@@ -237,7 +250,9 @@ class _Connection:
                     break
                 text = message.get("text")
                 if text is None:
-                    await self.error("E0101", "invalid_message", "Binary frames are not accepted; send JSON messages.")
+                    await self.error(
+                        "E0101", "invalid_message", "Binary frames are not accepted; send JSON messages."
+                    )
                     continue
                 self.s.request.messages.append(text)
                 await self._handle(text)
@@ -262,7 +277,9 @@ class _Connection:
             if not isinstance(msg, dict):
                 raise ValueError
         except ValueError:
-            await self.error("E0100", "invalid_json", "The WebSocket request could not be parsed as valid JSON.")
+            await self.error(
+                "E0100", "invalid_json", "The WebSocket request could not be parsed as valid JSON."
+            )
             return
         logged = dict(msg)
         if msg.get("type") == "audio_input" and isinstance(msg.get("data"), str):
@@ -284,7 +301,9 @@ class _Connection:
                 raise _ClientError("E0101", "invalid_audio_settings", "audio.encoding must be linear16.")
             rate, channels = audio_cfg.get("sample_rate"), audio_cfg.get("channels")
             if not isinstance(rate, int) or isinstance(rate, bool) or not 8000 <= rate <= 48000:
-                raise _ClientError("E0101", "invalid_audio_settings", f"audio.sample_rate must be an integer, got {rate!r}.")
+                raise _ClientError(
+                    "E0101", "invalid_audio_settings", f"audio.sample_rate must be an integer, got {rate!r}."
+                )
             if channels != 1:
                 raise _ClientError("E0101", "invalid_audio_settings", "audio.channels must be 1.")
         for key in ("system_prompt", "voice_id", "custom_session_id"):
@@ -298,11 +317,16 @@ class _Connection:
                 if not isinstance(params, str) or not isinstance(json.loads(params), dict):
                     raise ValueError
             except ValueError:
-                raise _ClientError("E0101", "invalid_tool", f"tools[{i}].parameters must be a JSON schema as a string.") from None
+                raise _ClientError(
+                    "E0101", "invalid_tool", f"tools[{i}].parameters must be a JSON schema as a string."
+                ) from None
         self.s.settings = {**self.s.settings, **{k: v for k, v in msg.items() if k != "type"}}
         if audio_cfg is not None:
             self.vad = EnergyVAD(
-                audio_cfg["sample_rate"], threshold_dbfs=self.fake.vad_threshold_dbfs, silence_ms=self.fake.silence_ms, prefix_ms=0
+                audio_cfg["sample_rate"],
+                threshold_dbfs=self.fake.vad_threshold_dbfs,
+                silence_ms=self.fake.silence_ms,
+                prefix_ms=0,
             )
 
     async def _on_audio_input(self, msg: dict[str, Any]) -> None:
@@ -312,9 +336,13 @@ class _Connection:
                 raise ValueError
             raw = base64.b64decode(data, validate=True)
         except (binascii.Error, ValueError):
-            raise _ClientError("E0201", "invalid_base64", "Media could not be decoded as a base64 encoded string.") from None
+            raise _ClientError(
+                "E0201", "invalid_base64", "Media could not be decoded as a base64 encoded string."
+            ) from None
         if self.vad is None:
-            raise _ClientError("E0202", "no_audio_signal", "Raw audio needs session_settings.audio (linear16) first.")
+            raise _ClientError(
+                "E0202", "no_audio_signal", "Raw audio needs session_settings.audio (linear16) first."
+            )
         if len(raw) % 2:
             raise _ClientError("E0202", "no_audio_signal", "linear16 audio must be whole 16-bit samples.")
         self.s.audio += raw
@@ -332,7 +360,9 @@ class _Connection:
                 await self.send(self._user_message(text, interim=False, begin=begin, end=ms))
                 self._start_reply(self.fake.next_reply())
 
-    def _user_message(self, text: str, *, interim: bool, begin: int, end: int, from_text: bool = False) -> dict[str, Any]:
+    def _user_message(
+        self, text: str, *, interim: bool, begin: int, end: int, from_text: bool = False
+    ) -> dict[str, Any]:
         return {
             "type": "user_message",
             "message": {"role": "user", "content": text},
@@ -362,7 +392,9 @@ class _Connection:
             raise _ClientError("E0101", "invalid_message", "tool_response.content must be a string.")
         name = self.pending_calls.pop(str(call_id))
         if msg.get("tool_name") is not None and msg["tool_name"] != name:
-            raise _ClientError("E0101", "invalid_message", f"tool_name {msg['tool_name']!r} does not match {name!r}.")
+            raise _ClientError(
+                "E0101", "invalid_message", f"tool_name {msg['tool_name']!r} does not match {name!r}."
+            )
         self.s.tool_responses.append(msg)
         reply = self.fake.next_reply()
         self._start_reply(Reply(reply.text.replace("{tool_output}", msg["content"]), reply.function_call))
@@ -370,7 +402,9 @@ class _Connection:
     async def _on_tool_error(self, msg: dict[str, Any]) -> None:
         call_id = msg.get("tool_call_id")
         if call_id not in self.pending_calls or not isinstance(msg.get("error"), str):
-            raise _ClientError("E0101", "unknown_tool_call", f"No tool call {call_id!r} is pending, or no error text.")
+            raise _ClientError(
+                "E0101", "unknown_tool_call", f"No tool call {call_id!r} is pending, or no error text."
+            )
         self.pending_calls.pop(str(call_id))
         self.s.tool_responses.append(msg)
         self._start_reply(Reply(str(msg.get("content") or "Sorry, that did not work.")))
@@ -402,8 +436,16 @@ class _Connection:
             name, args = reply.function_call
             call_id = self.fake._id("tool")
             self.pending_calls[call_id] = name
-            await self.send({"type": "tool_call", "tool_call_id": call_id, "name": name, "parameters": args,
-                             "tool_type": "function", "response_required": True})  # fmt: skip
+            await self.send(
+                {
+                    "type": "tool_call",
+                    "tool_call_id": call_id,
+                    "name": name,
+                    "parameters": args,
+                    "tool_type": "function",
+                    "response_required": True,
+                }
+            )
             return
         sentences = [p for p in re.split(r"(?<=[.!?])\s+", reply.text.strip()) if p] or [""]
         rate = self.fake.output_rate
@@ -412,8 +454,15 @@ class _Connection:
             if self.interrupted:
                 break
             msg_id = self.fake._id("msg")
-            await self.send({"type": "assistant_message", "id": msg_id, "message": {"role": "assistant", "content": sentence},
-                             "models": {"prosody": {"scores": prosody_scores(sentence)}}, "from_text": False})  # fmt: skip
+            await self.send(
+                {
+                    "type": "assistant_message",
+                    "id": msg_id,
+                    "message": {"role": "assistant", "content": sentence},
+                    "models": {"prosody": {"scores": prosody_scores(sentence)}},
+                    "from_text": False,
+                }
+            )
             total_ms = max(200, len(sentence.split()) * self.fake.ms_per_word)
             sample = 0
             for start in range(0, total_ms, self.fake.chunk_ms):
@@ -422,11 +471,21 @@ class _Connection:
                 ms = min(self.fake.chunk_ms, total_ms - start)
                 pcm = tone(self.fake.tone_hz, ms, rate, start_sample=sample)
                 sample += len(pcm) // 2
-                await self.send({"type": "audio_output", "id": msg_id, "index": index,
-                                 "data": base64.b64encode(wav_chunk(pcm, rate)).decode()})  # fmt: skip
+                await self.send(
+                    {
+                        "type": "audio_output",
+                        "id": msg_id,
+                        "index": index,
+                        "data": base64.b64encode(wav_chunk(pcm, rate)).decode(),
+                    }
+                )
                 index += 1
                 s.audio_outputs_sent += 1
-                if f.drop_after is not None and s.index <= self.fake.drops and s.audio_outputs_sent >= f.drop_after:
+                if (
+                    f.drop_after is not None
+                    and s.index <= self.fake.drops
+                    and s.audio_outputs_sent >= f.drop_after
+                ):
                     self.dead = True
                     if not abort_connection(self.ws):  # pragma: no cover
                         await self.ws.close(1011, "dropped")

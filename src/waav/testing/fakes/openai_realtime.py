@@ -80,10 +80,22 @@ CLIENT_EVENTS = frozenset(
 )
 SESSION_KEYS = frozenset(
     {
-        "type", "audio", "include", "instructions", "max_output_tokens", "model", "output_modalities",
-        "parallel_tool_calls", "prompt", "reasoning", "tool_choice", "tools", "tracing", "truncation",
+        "type",
+        "audio",
+        "include",
+        "instructions",
+        "max_output_tokens",
+        "model",
+        "output_modalities",
+        "parallel_tool_calls",
+        "prompt",
+        "reasoning",
+        "tool_choice",
+        "tools",
+        "tracing",
+        "truncation",
     }
-)  # fmt: skip
+)
 AUDIO_IN_KEYS = frozenset({"format", "noise_reduction", "transcription", "turn_detection"})
 AUDIO_OUT_KEYS = frozenset({"format", "speed", "voice"})
 
@@ -212,7 +224,13 @@ class FakeOpenAIRealtime(FakeServer):
         if f.reject_auth or ws.headers.get("authorization") != f"Bearer {self.api_key}":
             await ws.send_denial_response(
                 JSONResponse(
-                    {"error": {"type": "invalid_request_error", "code": "invalid_api_key", "message": "Incorrect API key provided."}},
+                    {
+                        "error": {
+                            "type": "invalid_request_error",
+                            "code": "invalid_api_key",
+                            "message": "Incorrect API key provided.",
+                        }
+                    },
                     status_code=401,
                 )
             )
@@ -220,7 +238,13 @@ class FakeOpenAIRealtime(FakeServer):
         if f.rate_limit_retry_after is not None:
             await ws.send_denial_response(
                 JSONResponse(
-                    {"error": {"type": "requests", "code": "rate_limit_exceeded", "message": "Rate limit reached."}},
+                    {
+                        "error": {
+                            "type": "requests",
+                            "code": "rate_limit_exceeded",
+                            "message": "Rate limit reached.",
+                        }
+                    },
                     status_code=429,
                     headers={"Retry-After": f"{f.rate_limit_retry_after:g}"},
                 )
@@ -230,11 +254,17 @@ class FakeOpenAIRealtime(FakeServer):
         if not model:
             await ws.send_denial_response(
                 JSONResponse(
-                    {"error": {"type": "invalid_request_error", "code": "missing_required_parameter", "param": "model",
-                               "message": "Missing required parameter: 'model'."}},
+                    {
+                        "error": {
+                            "type": "invalid_request_error",
+                            "code": "missing_required_parameter",
+                            "param": "model",
+                            "message": "Missing required parameter: 'model'.",
+                        }
+                    },
                     status_code=400,
                 )
-            )  # fmt: skip
+            )
             return
         await ws.accept()
         s = OpenAISession(len(self.sessions) + 1, rec, model, self._default_session(model))
@@ -273,8 +303,16 @@ class _Connection:
         async with self.lock:
             await self.ws.send_text(json.dumps(event))
 
-    async def error(self, code: str, message: str, param: str | None = None, event_id: str | None = None) -> None:
-        err = {"type": "invalid_request_error", "code": code, "message": message, "param": param, "event_id": event_id}
+    async def error(
+        self, code: str, message: str, param: str | None = None, event_id: str | None = None
+    ) -> None:
+        err = {
+            "type": "invalid_request_error",
+            "code": code,
+            "message": message,
+            "param": param,
+            "event_id": event_id,
+        }
         self.s.errors.append(err)
         await self.send({"type": "error", "error": err})
 
@@ -283,7 +321,9 @@ class _Connection:
         expiry: asyncio.Task[None] | None = None
         try:
             if "realtime=v1" in self.ws.headers.get("openai-beta", ""):
-                await self.error("beta_api_shape_disabled", "The beta Realtime API shape is no longer supported.")
+                await self.error(
+                    "beta_api_shape_disabled", "The beta Realtime API shape is no longer supported."
+                )
                 await self.ws.close(1008, "beta_api_shape_disabled")
                 return
             await self.send({"type": "session.created", "session": self.s.session})
@@ -312,7 +352,13 @@ class _Connection:
         await asyncio.sleep(after)
         minutes = max(1, round(after / 60))
         message = f"Your session hit the maximum duration of {minutes} minutes."
-        err = {"type": "invalid_request_error", "code": "session_expired", "message": message, "param": None, "event_id": None}
+        err = {
+            "type": "invalid_request_error",
+            "code": "session_expired",
+            "message": message,
+            "param": None,
+            "event_id": None,
+        }
         self.s.errors.append(err)
         await self.send({"type": "error", "error": err})
         self.dead = True
@@ -335,7 +381,12 @@ class _Connection:
             logged["audio"] = len(event["audio"])
         self.s.events.append(logged)
         if etype not in CLIENT_EVENTS:
-            await self.error("invalid_value", f"Invalid value: {etype!r}. Supported values are: {sorted(CLIENT_EVENTS)}.", "type", event.get("event_id"))
+            await self.error(
+                "invalid_value",
+                f"Invalid value: {etype!r}. Supported values are: {sorted(CLIENT_EVENTS)}.",
+                "type",
+                event.get("event_id"),
+            )
             return
         handler = getattr(self, "_on_" + str(etype).replace(".", "_"), None)
         try:
@@ -348,12 +399,18 @@ class _Connection:
     async def _on_session_update(self, event: dict[str, Any]) -> None:
         new = event.get("session")
         if not isinstance(new, dict):
-            raise _ClientError("missing_required_parameter", "Missing required parameter: 'session'.", "session")
+            raise _ClientError(
+                "missing_required_parameter", "Missing required parameter: 'session'.", "session"
+            )
         if new.get("type") != "realtime":
-            raise _ClientError("missing_required_parameter", "Missing required parameter: 'session.type'.", "session.type")
+            raise _ClientError(
+                "missing_required_parameter", "Missing required parameter: 'session.type'.", "session.type"
+            )
         for key in new:
             if key not in SESSION_KEYS:
-                raise _ClientError("unknown_parameter", f"Unknown parameter: 'session.{key}'.", f"session.{key}")
+                raise _ClientError(
+                    "unknown_parameter", f"Unknown parameter: 'session.{key}'.", f"session.{key}"
+                )
         merged = json.loads(json.dumps(self.s.session))
         for key, value in new.items():
             if key == "audio":
@@ -362,12 +419,22 @@ class _Connection:
                 merged[key] = value
         mods = merged.get("output_modalities")
         if mods not in (["audio"], ["text"]):
-            raise _ClientError("invalid_value", "output_modalities must be ['audio'] or ['text'].", "session.output_modalities")
+            raise _ClientError(
+                "invalid_value",
+                "output_modalities must be ['audio'] or ['text'].",
+                "session.output_modalities",
+            )
         for i, tool in enumerate(merged.get("tools") or []):
             if not isinstance(tool, dict) or tool.get("type") != "function" or not tool.get("name"):
-                raise _ClientError("invalid_value", "Each tool needs type 'function' and a name.", f"session.tools[{i}]")
+                raise _ClientError(
+                    "invalid_value", "Each tool needs type 'function' and a name.", f"session.tools[{i}]"
+                )
             if "function" in tool:
-                raise _ClientError("unknown_parameter", "Unknown parameter: 'function' (tools are flat).", f"session.tools[{i}].function")
+                raise _ClientError(
+                    "unknown_parameter",
+                    "Unknown parameter: 'function' (tools are flat).",
+                    f"session.tools[{i}].function",
+                )
         self.s.session = merged
         self.vad = self._new_vad()
         await self.send({"type": "session.updated", "session": merged})
@@ -381,24 +448,40 @@ class _Connection:
                 continue
             for key, value in part.items():
                 if key not in keys:
-                    raise _ClientError("unknown_parameter", f"Unknown parameter: 'session.audio.{side}.{key}'.", f"session.audio.{side}.{key}")
+                    raise _ClientError(
+                        "unknown_parameter",
+                        f"Unknown parameter: 'session.audio.{side}.{key}'.",
+                        f"session.audio.{side}.{key}",
+                    )
                 if key == "format":
                     self._check_format(value, f"session.audio.{side}.format")
                 if key == "turn_detection" and value is not None:
                     if not isinstance(value, dict) or value.get("type") not in ("server_vad", "semantic_vad"):
-                        raise _ClientError("invalid_value", "turn_detection.type must be server_vad or semantic_vad.", f"session.audio.{side}.turn_detection.type")
+                        raise _ClientError(
+                            "invalid_value",
+                            "turn_detection.type must be server_vad or semantic_vad.",
+                            f"session.audio.{side}.turn_detection.type",
+                        )
                     value = {**(merged["audio"][side].get(key) or {}), **value}
                 merged["audio"][side][key] = value
         for extra in audio_cfg:
             if extra not in ("input", "output"):
-                raise _ClientError("unknown_parameter", f"Unknown parameter: 'session.audio.{extra}'.", f"session.audio.{extra}")
+                raise _ClientError(
+                    "unknown_parameter",
+                    f"Unknown parameter: 'session.audio.{extra}'.",
+                    f"session.audio.{extra}",
+                )
 
     @staticmethod
     def _check_format(value: Any, param: str) -> None:
         if not isinstance(value, dict) or value.get("type") not in ("audio/pcm", "audio/pcmu", "audio/pcma"):
-            raise _ClientError("invalid_value", "format.type must be audio/pcm, audio/pcmu or audio/pcma.", param + ".type")
+            raise _ClientError(
+                "invalid_value", "format.type must be audio/pcm, audio/pcmu or audio/pcma.", param + ".type"
+            )
         if value["type"] == "audio/pcm" and value.get("rate", 24000) != 24000:
-            raise _ClientError("invalid_value", "Only a 24kHz sample rate is supported for audio/pcm.", param + ".rate")
+            raise _ClientError(
+                "invalid_value", "Only a 24kHz sample rate is supported for audio/pcm.", param + ".rate"
+            )
 
     # --- input audio ------------------------------------------------------------------------
     def _decode(self, raw: bytes, fmt: str) -> bytes:
@@ -415,7 +498,9 @@ class _Connection:
                 raise ValueError
             raw = base64.b64decode(data, validate=True)
         except (binascii.Error, ValueError):
-            raise _ClientError("invalid_value", "Invalid 'audio'. Expected base64-encoded audio.", "audio") from None
+            raise _ClientError(
+                "invalid_value", "Invalid 'audio'. Expected base64-encoded audio.", "audio"
+            ) from None
         fmt = self.s.input_format
         if fmt == "audio/pcm" and len(raw) % 2:
             raise _ClientError("invalid_value", "PCM16 audio must be whole 16-bit samples.", "audio")
@@ -428,12 +513,24 @@ class _Connection:
         for kind, ms in self.vad.feed(pcm):
             if kind == "started":
                 self.user_item = self.fake._id("item")
-                await self.send({"type": "input_audio_buffer.speech_started", "audio_start_ms": ms, "item_id": self.user_item})
-                if self.response is not None and not self.response.done() and td.get("interrupt_response", True):
+                await self.send(
+                    {
+                        "type": "input_audio_buffer.speech_started",
+                        "audio_start_ms": ms,
+                        "item_id": self.user_item,
+                    }
+                )
+                if (
+                    self.response is not None
+                    and not self.response.done()
+                    and td.get("interrupt_response", True)
+                ):
                     await self._cancel("turn_detected")
             else:
                 item = self.user_item or self.fake._id("item")
-                await self.send({"type": "input_audio_buffer.speech_stopped", "audio_end_ms": ms, "item_id": item})
+                await self.send(
+                    {"type": "input_audio_buffer.speech_stopped", "audio_end_ms": ms, "item_id": item}
+                )
                 await self._commit(item)
                 if td.get("create_response", True):
                     self._start_response(self.fake.next_reply())
@@ -443,7 +540,8 @@ class _Connection:
             ms = self.s.buffer_bytes * 1000 // 48000
             raise _ClientError(
                 "input_audio_buffer_commit_empty",
-                f"Error committing input audio buffer: buffer too small. Expected at least 100ms of audio, but buffer only has {ms}ms of audio.",
+                "Error committing input audio buffer: buffer too small. Expected at least 100ms of "
+                f"audio, but buffer only has {ms}ms of audio.",
             )
         await self._commit(self.fake._id("item"))
 
@@ -454,17 +552,39 @@ class _Connection:
 
     async def _commit(self, item_id: str) -> None:
         self.s.buffer_bytes = 0
-        await self.send({"type": "input_audio_buffer.committed", "previous_item_id": None, "item_id": item_id})
-        item = {"id": item_id, "object": "realtime.item", "type": "message", "role": "user", "status": "completed",
-                "content": [{"type": "input_audio", "transcript": None}]}  # fmt: skip
+        await self.send(
+            {"type": "input_audio_buffer.committed", "previous_item_id": None, "item_id": item_id}
+        )
+        item = {
+            "id": item_id,
+            "object": "realtime.item",
+            "type": "message",
+            "role": "user",
+            "status": "completed",
+            "content": [{"type": "input_audio", "transcript": None}],
+        }
         self.s.items[item_id] = item
         await self.send({"type": "conversation.item.added", "previous_item_id": None, "item": item})
         if self.s.session["audio"]["input"].get("transcription"):
             text = self.fake.next_transcript()
             first = text.split(" ")[0]
-            await self.send({"type": "conversation.item.input_audio_transcription.delta", "item_id": item_id, "content_index": 0, "delta": first})
-            await self.send({"type": "conversation.item.input_audio_transcription.completed", "item_id": item_id,
-                             "content_index": 0, "transcript": text, "usage": {"type": "duration", "seconds": 1}})  # fmt: skip
+            await self.send(
+                {
+                    "type": "conversation.item.input_audio_transcription.delta",
+                    "item_id": item_id,
+                    "content_index": 0,
+                    "delta": first,
+                }
+            )
+            await self.send(
+                {
+                    "type": "conversation.item.input_audio_transcription.completed",
+                    "item_id": item_id,
+                    "content_index": 0,
+                    "transcript": text,
+                    "usage": {"type": "duration", "seconds": 1},
+                }
+            )
 
     # --- conversation -----------------------------------------------------------------------
     async def _on_conversation_item_create(self, event: dict[str, Any]) -> None:
@@ -474,29 +594,57 @@ class _Connection:
         itype = item.get("type")
         if itype == "message":
             role = item.get("role")
-            allowed = {"user": ("input_text", "input_audio", "input_image"), "assistant": ("output_text", "output_audio"),
-                       "system": ("input_text",)}.get(str(role))  # fmt: skip
+            allowed = {
+                "user": ("input_text", "input_audio", "input_image"),
+                "assistant": ("output_text", "output_audio"),
+                "system": ("input_text",),
+            }.get(str(role))
             if allowed is None:
-                raise _ClientError("invalid_value", "item.role must be user, assistant or system.", "item.role")
+                raise _ClientError(
+                    "invalid_value", "item.role must be user, assistant or system.", "item.role"
+                )
             content = item.get("content")
             if not isinstance(content, list) or not content:
-                raise _ClientError("missing_required_parameter", "Missing required parameter: 'item.content'.", "item.content")
+                raise _ClientError(
+                    "missing_required_parameter",
+                    "Missing required parameter: 'item.content'.",
+                    "item.content",
+                )
             for i, part in enumerate(content):
                 if not isinstance(part, dict) or part.get("type") not in allowed:
-                    raise _ClientError("invalid_value", f"item.content[{i}].type must be one of {allowed} for role {role}.", f"item.content[{i}].type")
+                    raise _ClientError(
+                        "invalid_value",
+                        f"item.content[{i}].type must be one of {allowed} for role {role}.",
+                        f"item.content[{i}].type",
+                    )
                 if part["type"].endswith("_text") and not isinstance(part.get("text"), str):
-                    raise _ClientError("missing_required_parameter", "Missing 'text'.", f"item.content[{i}].text")
+                    raise _ClientError(
+                        "missing_required_parameter", "Missing 'text'.", f"item.content[{i}].text"
+                    )
         elif itype == "function_call_output":
             call_id = item.get("call_id")
             if call_id not in self.pending_calls:
-                raise _ClientError("invalid_value", f"No function call with call_id {call_id!r} in this conversation.", "item.call_id")
+                raise _ClientError(
+                    "invalid_value",
+                    f"No function call with call_id {call_id!r} in this conversation.",
+                    "item.call_id",
+                )
             if not isinstance(item.get("output"), str):
-                raise _ClientError("missing_required_parameter", "Missing required parameter: 'item.output'.", "item.output")
+                raise _ClientError(
+                    "missing_required_parameter", "Missing required parameter: 'item.output'.", "item.output"
+                )
             self.pending_calls.discard(call_id)
             self.fake.last_tool_output = item["output"]
         else:
-            raise _ClientError("invalid_value", "item.type must be message or function_call_output.", "item.type")
-        stored = {**item, "id": item.get("id") or self.fake._id("item"), "object": "realtime.item", "status": "completed"}
+            raise _ClientError(
+                "invalid_value", "item.type must be message or function_call_output.", "item.type"
+            )
+        stored = {
+            **item,
+            "id": item.get("id") or self.fake._id("item"),
+            "object": "realtime.item",
+            "status": "completed",
+        }
         self.s.items[stored["id"]] = stored
         await self.send({"type": "conversation.item.added", "previous_item_id": None, "item": stored})
         await self.send({"type": "conversation.item.done", "previous_item_id": None, "item": stored})
@@ -509,9 +657,20 @@ class _Connection:
         if event.get("content_index") != 0:
             raise _ClientError("invalid_value", "content_index must be 0.", "content_index")
         if not isinstance(end, int) or end < 0 or end > item.get("_audio_ms", 0):
-            raise _ClientError("invalid_value", f"audio_end_ms {end!r} is beyond the item's {item.get('_audio_ms', 0)} ms of audio.", "audio_end_ms")
+            raise _ClientError(
+                "invalid_value",
+                f"audio_end_ms {end!r} is beyond the item's {item.get('_audio_ms', 0)} ms of audio.",
+                "audio_end_ms",
+            )
         self.s.truncations.append({"item_id": item_id, "audio_end_ms": end})
-        await self.send({"type": "conversation.item.truncated", "item_id": item_id, "content_index": 0, "audio_end_ms": end})
+        await self.send(
+            {
+                "type": "conversation.item.truncated",
+                "item_id": item_id,
+                "content_index": 0,
+                "audio_end_ms": end,
+            }
+        )
 
     async def _on_conversation_item_delete(self, event: dict[str, Any]) -> None:
         item_id = event.get("item_id")
@@ -522,7 +681,10 @@ class _Connection:
     # --- responses --------------------------------------------------------------------------
     async def _on_response_create(self, event: dict[str, Any]) -> None:
         if self.response is not None and not self.response.done():
-            raise _ClientError("conversation_already_has_active_response", "Conversation already has an active response in progress.")
+            raise _ClientError(
+                "conversation_already_has_active_response",
+                "Conversation already has an active response in progress.",
+            )
         self._start_response(self.fake.next_reply())
 
     async def _on_response_cancel(self, event: dict[str, Any]) -> None:
@@ -547,16 +709,36 @@ class _Connection:
         self.responses_started += 1
         if self.responses_started == 1 and f.first_result_delay:
             await asyncio.sleep(f.first_result_delay)
-        response: dict[str, Any] = {"id": rid, "object": "realtime.response", "status": "in_progress", "output": [],
-                                    "output_modalities": s.session["output_modalities"]}  # fmt: skip
+        response: dict[str, Any] = {
+            "id": rid,
+            "object": "realtime.response",
+            "status": "in_progress",
+            "output": [],
+            "output_modalities": s.session["output_modalities"],
+        }
         s.responses.append(response)
         await self.send({"type": "response.created", "response": dict(response)})
-        await self.send({"type": "rate_limits.updated", "rate_limits": [
-            {"name": "requests", "limit": 1000, "remaining": 999, "reset_seconds": 0.06},
-            {"name": "tokens", "limit": 40000, "remaining": 39000, "reset_seconds": 1.5}]})  # fmt: skip
+        await self.send(
+            {
+                "type": "rate_limits.updated",
+                "rate_limits": [
+                    {"name": "requests", "limit": 1000, "remaining": 999, "reset_seconds": 0.06},
+                    {"name": "tokens", "limit": 40000, "remaining": 39000, "reset_seconds": 1.5},
+                ],
+            }
+        )
         if f.vendor_error:
-            response.update(status="failed", status_details={"type": "failed", "error": {
-                "type": f.vendor_error, "code": f.vendor_error, "message": f"Response failed: {f.vendor_error}."}})  # fmt: skip
+            response.update(
+                status="failed",
+                status_details={
+                    "type": "failed",
+                    "error": {
+                        "type": f.vendor_error,
+                        "code": f.vendor_error,
+                        "message": f"Response failed: {f.vendor_error}.",
+                    },
+                },
+            )
             await self.send({"type": "response.done", "response": dict(response)})
             return
         if reply.function_call is not None:
@@ -575,19 +757,46 @@ class _Connection:
     async def _function_call(self, response: dict[str, Any], call: tuple[str, str]) -> None:
         rid, name, args = response["id"], call[0], call[1]
         item_id, call_id = self.fake._id("item"), self.fake._id("call")
-        item = {"id": item_id, "object": "realtime.item", "type": "function_call", "status": "in_progress",
-                "name": name, "call_id": call_id, "arguments": ""}  # fmt: skip
-        await self.send({"type": "response.output_item.added", "response_id": rid, "output_index": 0, "item": dict(item)})
+        item = {
+            "id": item_id,
+            "object": "realtime.item",
+            "type": "function_call",
+            "status": "in_progress",
+            "name": name,
+            "call_id": call_id,
+            "arguments": "",
+        }
+        await self.send(
+            {"type": "response.output_item.added", "response_id": rid, "output_index": 0, "item": dict(item)}
+        )
         half = len(args) // 2
         for part in (args[:half], args[half:]):
-            await self.send({"type": "response.function_call_arguments.delta", "response_id": rid, "item_id": item_id,
-                             "output_index": 0, "call_id": call_id, "delta": part})  # fmt: skip
-        await self.send({"type": "response.function_call_arguments.done", "response_id": rid, "item_id": item_id,
-                         "output_index": 0, "call_id": call_id, "arguments": args})  # fmt: skip
+            await self.send(
+                {
+                    "type": "response.function_call_arguments.delta",
+                    "response_id": rid,
+                    "item_id": item_id,
+                    "output_index": 0,
+                    "call_id": call_id,
+                    "delta": part,
+                }
+            )
+        await self.send(
+            {
+                "type": "response.function_call_arguments.done",
+                "response_id": rid,
+                "item_id": item_id,
+                "output_index": 0,
+                "call_id": call_id,
+                "arguments": args,
+            }
+        )
         item.update(status="completed", arguments=args)
         self.pending_calls.add(call_id)
         self.s.items[item_id] = item
-        await self.send({"type": "response.output_item.done", "response_id": rid, "output_index": 0, "item": dict(item)})
+        await self.send(
+            {"type": "response.output_item.done", "response_id": rid, "output_index": 0, "item": dict(item)}
+        )
         response["output"] = [item]
 
     async def _message(self, response: dict[str, Any], text: str) -> None:
@@ -596,13 +805,23 @@ class _Connection:
         item_id = self.fake._id("item")
         audio_mode = s.session["output_modalities"] == ["audio"]
         part_type = "output_audio" if audio_mode else "output_text"
-        item: dict[str, Any] = {"id": item_id, "object": "realtime.item", "type": "message", "role": "assistant",
-                                "status": "in_progress", "content": []}  # fmt: skip
+        item: dict[str, Any] = {
+            "id": item_id,
+            "object": "realtime.item",
+            "type": "message",
+            "role": "assistant",
+            "status": "in_progress",
+            "content": [],
+        }
         s.items[item_id] = item
         base = {"response_id": rid, "item_id": item_id, "output_index": 0}
-        await self.send({"type": "response.output_item.added", "response_id": rid, "output_index": 0, "item": dict(item)})
+        await self.send(
+            {"type": "response.output_item.added", "response_id": rid, "output_index": 0, "item": dict(item)}
+        )
         await self.send({"type": "conversation.item.added", "previous_item_id": None, "item": dict(item)})
-        await self.send({"type": "response.content_part.added", **base, "content_index": 0, "part": {"type": part_type}})
+        await self.send(
+            {"type": "response.content_part.added", **base, "content_index": 0, "part": {"type": part_type}}
+        )
         words = text.split(" ") if text else []
         said: list[str] = []
         if audio_mode:
@@ -617,16 +836,36 @@ class _Connection:
                 ms = min(self.fake.chunk_ms, total_ms - i * self.fake.chunk_ms)
                 pcm = tone(self.fake.tone_hz, ms, rate, start_sample=sample)
                 sample += len(pcm) // 2
-                data = pcm if fmt == "audio/pcm" else (audio.ulaw_encode(pcm) if fmt == "audio/pcmu" else audio.alaw_encode(pcm))
-                await self.send({"type": "response.output_audio.delta", **base, "content_index": 0,
-                                 "delta": base64.b64encode(data).decode()})  # fmt: skip
+                data = (
+                    pcm
+                    if fmt == "audio/pcm"
+                    else (audio.ulaw_encode(pcm) if fmt == "audio/pcmu" else audio.alaw_encode(pcm))
+                )
+                await self.send(
+                    {
+                        "type": "response.output_audio.delta",
+                        **base,
+                        "content_index": 0,
+                        "delta": base64.b64encode(data).decode(),
+                    }
+                )
                 item["_audio_ms"] = item.get("_audio_ms", 0) + ms
                 s.audio_deltas_sent += 1
                 if i < len(words):
                     said.append(words[i])
-                    await self.send({"type": "response.output_audio_transcript.delta", **base, "content_index": 0,
-                                     "delta": (" " if i else "") + words[i]})  # fmt: skip
-                if f.drop_after is not None and s.index <= self.fake.drops and s.audio_deltas_sent >= f.drop_after:
+                    await self.send(
+                        {
+                            "type": "response.output_audio_transcript.delta",
+                            **base,
+                            "content_index": 0,
+                            "delta": (" " if i else "") + words[i],
+                        }
+                    )
+                if (
+                    f.drop_after is not None
+                    and s.index <= self.fake.drops
+                    and s.audio_deltas_sent >= f.drop_after
+                ):
                     self.dead = True
                     if not abort_connection(self.ws):  # pragma: no cover - transport not reachable
                         await self.ws.close(1011, "dropped")
@@ -637,23 +876,41 @@ class _Connection:
                 said = words
             transcript = " ".join(said)
             await self.send({"type": "response.output_audio.done", **base, "content_index": 0})
-            await self.send({"type": "response.output_audio_transcript.done", **base, "content_index": 0, "transcript": transcript})
+            await self.send(
+                {
+                    "type": "response.output_audio_transcript.done",
+                    **base,
+                    "content_index": 0,
+                    "transcript": transcript,
+                }
+            )
             part = {"type": "output_audio", "transcript": transcript}
         else:
             for i, word in enumerate(words):
                 if self.cancel_reason:
                     break
                 said.append(word)
-                await self.send({"type": "response.output_text.delta", **base, "content_index": 0, "delta": (" " if i else "") + word})
+                await self.send(
+                    {
+                        "type": "response.output_text.delta",
+                        **base,
+                        "content_index": 0,
+                        "delta": (" " if i else "") + word,
+                    }
+                )
                 if self.fake.chunk_delay:
                     await asyncio.sleep(self.fake.chunk_delay)
-            await self.send({"type": "response.output_text.done", **base, "content_index": 0, "text": " ".join(said)})
+            await self.send(
+                {"type": "response.output_text.done", **base, "content_index": 0, "text": " ".join(said)}
+            )
             part = {"type": "output_text", "text": " ".join(said)}
         item["content"] = [part]
         item["status"] = "incomplete" if self.cancel_reason else "completed"
         public = {k: v for k, v in item.items() if not k.startswith("_")}
         await self.send({"type": "response.content_part.done", **base, "content_index": 0, "part": part})
-        await self.send({"type": "response.output_item.done", "response_id": rid, "output_index": 0, "item": public})
+        await self.send(
+            {"type": "response.output_item.done", "response_id": rid, "output_index": 0, "item": public}
+        )
         await self.send({"type": "conversation.item.done", "previous_item_id": None, "item": public})
         response["output"] = [public]
 
