@@ -21,13 +21,13 @@ def test_both_adapters_are_registered_built_ins() -> None:
     for key in ("realtime:openai", "realtime:hume"):
         info = reg.plugin(key)
         assert info.builtin
-        assert info.state.value == "registered"
+        assert info.state == "registered"
     assert reg.metadata("realtime", "evi").name == "hume"  # catalog aliases resolve
     assert "vendor_sample_rate" in reg.metadata("realtime", "hume").optional_config_keys
     assert "replay_history" in reg.metadata("realtime", "openai").optional_config_keys
 
 
-async def test_created_with_credentials_and_base_url_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_credentials_and_base_url_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     reg = registry()
     async with FakeOpenAIRealtime(api_key="env-key") as oai, FakeHumeEVI(api_key="hume-env-key") as hume:
         monkeypatch.setenv("OPENAI_API_KEY", "env-key")
