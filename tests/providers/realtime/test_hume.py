@@ -56,7 +56,7 @@ async def test_full_turn_with_prosody_and_audio_at_the_client_rate() -> None:
         await stream(rt, utterance(16000), 16000)
         await until(lambda: col.done)
         # EVI got PCM16 at 44.1 kHz: the whole utterance with its 300 Hz tone
-        assert abs(seconds(bytes(s.audio), 44100) - 1.8) < 0.02
+        await until(lambda: abs(seconds(bytes(s.audio), 44100) - 1.8) < 0.02)  # the fake runs a little behind
         assert abs(peak_hz(bytes(s.audio[: 44100 * 2 * 8 // 10]), 44100) - 300) < 3
         assert not s.errors
         users = [t for t in col.transcripts if t.role == "user"]

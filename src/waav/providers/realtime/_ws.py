@@ -639,7 +639,7 @@ class WebSocketRealtime(BaseRealtime):
         """Send a control message, waiting (bounded) for a reconnect in progress."""
         for _ in range(2):
             self._check_usable()
-            if self.state != ConnectionState.CONNECTED:
+            if self.state != ConnectionState.CONNECTED or not self._connected.is_set():
                 try:
                     await asyncio.wait_for(self._connected.wait(), self.connect_timeout)
                 except (asyncio.TimeoutError, TimeoutError):

@@ -32,7 +32,8 @@ create_response        no-op: EVI answers on its own turn detection (no manual t
 commit_audio_buffer    pushes the input resampler's tail; EVI has no buffer to commit
 clear_audio_buffer     forgets audio not yet sent (resampler state, reconnect buffer)
 cancel_response        local barge-in: the rest of the current reply's audio is dropped until
-                       ``assistant_end``; EVI has no cancel message, so it may keep generating
+                       ``assistant_end`` or the next final user message; EVI has no cancel
+                       message, so it may keep generating
 turn_detection,        not sent: EVI takes them from its stored config (``config_id``), not
 temperature, …         from session settings
 =====================  ======================================================================
@@ -312,6 +313,8 @@ class HumeEVI(WebSocketRealtime):
         await self._transcript.emit(
             HumeTranscript(str(msg.get("content") or ""), "user", not interim, None, _scores(event))
         )
+        if not interim:
+            self._suppress = False  # a new turn: the next reply is heard again
         if spoken and not interim:
             self._in_user_turn = False
             await self._speech_event.emit(SpeechEvent("stopped", int(times.get("end") or 0), None))

@@ -67,6 +67,7 @@ from websockets.asyncio.client import ClientConnection
 
 from waav._exceptions import ConfigError, ProviderError
 from waav.plugin import PluginConstructor, ProviderMetadata, catalog_entry
+from waav.plugin._typed import replace
 from waav.providers._common import base_url, require_credential
 from waav.providers.base import (
     FunctionCallRequest,
@@ -151,6 +152,8 @@ class OpenAIRealtime(WebSocketRealtime):
     def __init__(self, config: RealtimeConfig) -> None:
         self._history: deque[tuple[str, str]] = deque(maxlen=20)
         super().__init__(config)
+        if not self.config.model:  # report the model actually used (the gateway's session_created)
+            self.config = replace(self.config, model=DEFAULT_MODEL)
         #: The last ``rate_limits`` list from ``rate_limits.updated``.
         self.rate_limits: list[dict[str, Any]] = []
         #: The ``session`` object of the last ``session.updated`` (the effective settings).
@@ -297,6 +300,10 @@ class OpenAIRealtime(WebSocketRealtime):
             content_type = "input_text" if role == "user" else "output_text"
             item = {"type": "message", "role": role, "content": [{"type": content_type, "text": text}]}
             await self._send_control({"type": "conversation.item.create", "item": item})
+
+    def is_expected_close(self, ws: ClientConnection | None) -> bool:
+        # the duration cap also shows in the close reason ("…hit the maximum duration…")
+        return ws is not None and "maximum duration" in (ws.close_reason or "")
 
     def on_connection_lost(self) -> None:
         self._response_id = None
