@@ -30,6 +30,16 @@ Streaming speech-to-text fakes (:class:`FakeDeepgram`, :class:`FakeAssemblyAI`,
 interim, then the final with word timings, per ``bytes_per_result`` of audio) in each vendor's
 WebSocket protocol and honour every :class:`Faults` switch; :class:`STTCollector` records what
 an STT session delivered and waits for it.
+
+Realtime fakes (:class:`FakeOpenAIRealtime` for the OpenAI Realtime GA interface,
+:class:`FakeHumeEVI` for the Hume EVI chat) play a scripted conversation: an energy VAD over
+the audio they receive sends the vendor's speech events and user transcripts, and each
+:class:`Reply` is answered as a tone with its transcript (or as a function call that waits for
+the client's result). Each connection is recorded (:class:`OpenAISession`,
+:class:`HumeSession`: client events, decoded input audio, session settings)::
+
+    async with FakeOpenAIRealtime(replies=[Reply("hello")], transcripts=["hi there"]) as fake:
+        rt = registry.create_realtime("openai", {"api_key": fake.api_key, "base_url": fake.base_url})
 """
 
 from waav.testing.fakes._collect import AudioCollector

@@ -5,10 +5,10 @@ from __future__ import annotations
 import hashlib
 import math
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
-from starlette.websockets import WebSocket
+
+from waav.testing.fakes._stt_ws import abort_connection
 
 __all__ = ["EMOTIONS", "EnergyVAD", "Reply", "abort_connection", "prosody_scores", "tone"]
 
@@ -99,24 +99,3 @@ class EnergyVAD:
                     events.append(("stopped", self.position_ms))
         self._carry = x[n * self.window :].copy()
         return events
-
-
-def abort_connection(ws: WebSocket) -> bool:
-    """Drop the TCP connection under ``ws`` without a close frame (a network failure)."""
-    send: Any = ws._send
-    for _ in range(10):
-        owner = getattr(send, "__self__", None)
-        transport = getattr(owner, "transport", None)
-        if transport is not None:
-            transport.abort()
-            return True
-        nxt = None
-        for cell in getattr(send, "__closure__", None) or ():
-            value = cell.cell_contents
-            if callable(value):
-                nxt = value
-                break
-        if nxt is None:
-            return False
-        send = nxt
-    return False
