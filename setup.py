@@ -44,7 +44,7 @@ ANNOTATE = _flag("WAAV_CYTHON_ANNOTATE")
 NO_SIMD_VARIANTS = _flag("WAAV_NO_SIMD_VARIANTS")
 
 # Hot modules compiled once per ISA level (see the module docstring).
-SIMD_MODULES = ("_pcm", "_gate", "_resample")
+SIMD_MODULES = ("_pcm", "_gate", "_resample", "_vad")
 SIMD_LEVELS = {"v3": ["-march=x86-64-v3"], "v4": ["-march=x86-64-v4"]}
 
 # The one place the Cython directives are set. A per-function override in a .pyx

@@ -16,8 +16,11 @@ import sys
 from collections import defaultdict
 from typing import Any
 
-# (operation, size, peer, minimum ratio): the performance targets of the issues.
-# ``peer`` "numpy" means the best of the numpy idioms in the group.
+# (operation, size, peer, minimum ratio): the performance targets of the issues, one
+# row per target, for any suite (bench_pcm, bench_vad, ...). ``peer`` names an
+# implementation in the (operation, size) group, or a prefix: "numpy" means the best of
+# the numpy idioms in the group. A target "waav takes <= X× the peer's time" is the
+# minimum ratio 1/X.
 TARGETS: list[tuple[str, str, str, float]] = [
     ("int16_to_float32", "20ms@16k", "numpy", 4.0),
     ("float32_to_int16", "20ms@16k", "numpy", 7.0),
@@ -41,6 +44,10 @@ TARGETS: list[tuple[str, str, str, float]] = [
     ("stream20ms_hq", "44.1k->16k", "soxr", 1.5),
     ("stream20ms_hq", "16k->48k", "soxr", 1.5),
     ("oneshot_hq", "10s 48k->16k", "soxr", 1.0),  # stretch goal
+    # issue 4 (VAD): beside a pure-Python framing + segmentation loop over webrtcvad
+    ("vad_segment_webrtc", "10s@16k", "python-loop", 1.0),
+    ("vad_segment_webrtc", "10s@48k", "python-loop", 4.0),
+    ("vad_segment_energy", "10s@16k", "python-loop", 20.0),
 ]
 THREAD_TARGET = 1.8
 

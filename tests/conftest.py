@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from waav._compat import NO_EXTENSIONS, isa_levels, load_native
-from waav.audio import _gate_py, _pcm_py, _resample_py
+from waav.audio import _gate_py, _pcm_py, _resample_py, _vad_py
+from waav.audio.vad import _install_factories as _install_vad_factories
 
 
 def _implementations(name: str, twin: ModuleType) -> list[tuple[str, ModuleType]]:
@@ -25,6 +26,9 @@ def _implementations(name: str, twin: ModuleType) -> list[tuple[str, ModuleType]
 PCM_IMPLS = _implementations("_pcm", _pcm_py)
 GATE_IMPLS = _implementations("_gate", _gate_py)
 RESAMPLE_IMPLS = _implementations("_resample", _resample_py)
+VAD_IMPLS = _implementations("_vad", _vad_py)
+for _, _module in VAD_IMPLS:  # every ISA build gets the resampler and Silero hooks
+    _install_vad_factories(_module)
 
 
 @pytest.fixture(params=[m for _, m in PCM_IMPLS], ids=[i for i, _ in PCM_IMPLS])
@@ -42,6 +46,12 @@ def gate(request: pytest.FixtureRequest) -> ModuleType:
 @pytest.fixture(params=[m for _, m in RESAMPLE_IMPLS], ids=[i for i, _ in RESAMPLE_IMPLS])
 def rsm(request: pytest.FixtureRequest) -> ModuleType:
     """A resampler module: the pure twin, then every native ISA build this CPU runs."""
+    return request.param  # type: ignore[no-any-return]
+
+
+@pytest.fixture(params=[m for _, m in VAD_IMPLS], ids=[i for i, _ in VAD_IMPLS])
+def vad(request: pytest.FixtureRequest) -> ModuleType:
+    """A VAD module: the pure twin, then every native ISA build this CPU runs."""
     return request.param  # type: ignore[no-any-return]
 
 

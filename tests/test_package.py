@@ -43,10 +43,13 @@ def test_public_names_are_pinned() -> None:
         [
             "NoiseGate",
             "Resampler",
+            "VadEvent",
+            "VadSegmenter",
             "alaw_decode",
             "alaw_encode",
             "apply_gain",
             "float32_to_int16",
+            "frame_decisions",
             "implementation",
             "int16_to_float32",
             "mono_to_stereo",
@@ -153,7 +156,7 @@ def test_native_errors_are_waav_errors() -> None:
 def test_native_build_loaded() -> None:
     """Guard: a normal install must run the native kernels, at the best ISA level."""
     impl = waav.audio.implementation()
-    assert set(impl) >= {"_pcm", "_gate", "_resample"}
+    assert set(impl) >= {"_pcm", "_gate", "_resample", "_vad"}
     best = isa_levels()[0]
     for name, module in impl.items():
         # only the hot kernels have per-ISA builds (setup.py SIMD_MODULES); others have one
@@ -178,7 +181,8 @@ def test_py_typed_and_stubs_ship() -> None:
     root = Path(waav.__file__).parent
     assert (root / "py.typed").exists()
     if not NO_EXTENSIONS:
-        for stub in ("_pcm.pyi", "_gate.pyi", "_resample.pyi", "_buf.pyi", "_cpu.pyi", "_phf.pyi"):
+        stubs = ("_pcm.pyi", "_gate.pyi", "_resample.pyi", "_vad.pyi", "_buf.pyi", "_cpu.pyi", "_phf.pyi")
+        for stub in stubs:
             assert (root / "_native" / stub).exists(), stub
 
 

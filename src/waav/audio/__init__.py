@@ -23,14 +23,18 @@ from waav.audio.pcm import (
     ulaw_encode,
 )
 from waav.audio.resample import Resampler, resample
+from waav.audio.vad import VadEvent, VadSegmenter, frame_decisions
 
 __all__ = [
     "NoiseGate",
     "Resampler",
+    "VadEvent",
+    "VadSegmenter",
     "alaw_decode",
     "alaw_encode",
     "apply_gain",
     "float32_to_int16",
+    "frame_decisions",
     "implementation",
     "int16_to_float32",
     "mono_to_stereo",
