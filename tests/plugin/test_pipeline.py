@@ -68,10 +68,51 @@ async def test_processor_options_and_formats_are_checked() -> None:
 
 
 @pytest.mark.skipif(not hasattr(A, "Resampler"), reason="this build has no resampler kernel yet")
-async def test_builtin_resample_processor() -> None:  # pragma: no cover - depends on the resampler branch
+async def test_builtin_resample_processor() -> None:
     reg = PluginRegistry()
     pipe = AudioPipeline.from_registry(reg, [("resample", {"out_rate": 16000})], AudioFormat(48000))
     assert pipe.output_format.sample_rate == 16000
     pcm = speech_like(0.5, 48000, seed=2)
     out = await pipe.process(pcm) + await pipe.flush()
     assert abs(len(out) // 2 - 8000) <= 2
+
+
+async def test_builtin_vad_processor_events_and_passthrough() -> None:
+    from waav.plugin.pipeline import VadProcessor
+
+    reg = PluginRegistry()
+    assert reg.has_audio_processor("voice-activity")
+    pipe = AudioPipeline.from_registry(reg, [("vad", {"classifier": "energy"})], AudioFormat(16000))
+    vad = pipe.processors[0].inner  # type: ignore[attr-defined]
+    assert isinstance(vad, VadProcessor)
+    seen: list[str] = []
+    vad.on_event(lambda ev: seen.append(ev.kind))
+    pcm = speech_like(4.0, 16000, seed=5)
+    out = b"".join([await pipe.process(pcm[i : i + 640]) for i in range(0, len(pcm), 640)])
+    await pipe.flush()
+    assert out == pcm  # audio passes through unchanged
+    events = vad.drain_events()
+    assert [e.kind for e in events] == seen
+    assert seen[:2] == ["start", "end"]  # the first 1.2 s burst, closed in the 0.8 s pause
+    assert events[1].audio
+    assert 0.0 <= events[1].start < events[1].end <= 4.0
+    assert vad.drain_events() == []
+
+
+async def test_vad_processor_mutes_silence_and_rejects_bad_options() -> None:
+    from waav.plugin.pipeline import VadProcessor
+    from waav.testing.signals import white_noise
+
+    proc = VadProcessor({"classifier": "energy", "mute_silence": True})
+    fmt = AudioFormat(16000)
+    hiss = white_noise(0.5, 16000, dbfs=-50, seed=3)  # steady background: never speech
+    out = await proc.process(hiss, fmt)
+    assert len(out) == len(hiss)
+    assert out == bytes(len(hiss))  # muted outside utterances
+    loud = white_noise(0.5, 16000, dbfs=-10, seed=4)
+    assert await proc.process(loud, fmt) == loud  # an utterance started: passes unchanged
+    assert [e.kind for e in proc.drain_events()] == ["start"]
+    with pytest.raises(ConfigError, match="unknown vad option"):
+        VadProcessor({"threshold": 3})
+    with pytest.raises(AudioFormatError, match="classifier"):
+        VadProcessor({"classifier": "nope"})

@@ -8,13 +8,16 @@ Built-in processors come from the native kernels and are registered in every reg
   ``hold_ms`` 50, ``release_ms`` 50).
 * ``resample`` (alias ``resampler``): :class:`waav.audio.Resampler` to ``out_rate``
   (``quality`` "hq"), registered only when this build of waav has the resampler kernel.
-* A VAD processor will follow when the VAD kernel lands.
+* ``vad`` (alias ``voice-activity``): :class:`waav.audio.VadSegmenter` over the stream. Audio
+  passes through unchanged (or, with ``mute_silence``, zeroed outside utterances, same length);
+  the ``start``/``end`` :class:`waav.audio.VadEvent` s go to ``on_event`` callbacks and are
+  kept for :meth:`VadProcessor.drain_events`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from waav import audio
@@ -26,7 +29,7 @@ from waav.plugin.metadata import ProviderMetadata
 if TYPE_CHECKING:
     from waav.plugin.registry import PluginRegistry
 
-__all__ = ["AudioPipeline", "NoiseGateProcessor", "ResampleProcessor", "builtin_processors"]
+__all__ = ["AudioPipeline", "NoiseGateProcessor", "ResampleProcessor", "VadProcessor", "builtin_processors"]
 
 
 def _options(given: Mapping[str, Any], allowed: Mapping[str, Any], owner: str) -> dict[str, Any]:
@@ -129,6 +132,75 @@ class ResampleProcessor(AudioProcessor):
             self._rs.reset()
 
 
+class VadProcessor(AudioProcessor):
+    """The ``vad`` processor: speech segmentation as a side channel of a pass-through stage.
+
+    Options are :class:`waav.audio.VadSegmenter`'s (``frame_ms``, ``classifier``, ``mode``,
+    ``pre_roll_ms``, ``hangover_ms``, ``min_speech_ms``, ``max_utterance_s``) plus
+    ``mute_silence`` (zero the samples outside utterances; the length never changes).
+    """
+
+    DEFAULTS: Mapping[str, Any] = {
+        "frame_ms": 20,
+        "classifier": "webrtc",
+        "mode": 2,
+        "pre_roll_ms": 300.0,
+        "hangover_ms": 300.0,
+        "min_speech_ms": 100.0,
+        "max_utterance_s": 30.0,
+        "mute_silence": False,
+    }
+
+    def __init__(self, options: Mapping[str, Any] | None = None) -> None:
+        self.options = _options(options or {}, self.DEFAULTS, "vad")
+        seg = {k: v for k, v in self.options.items() if k != "mute_silence"}
+        audio.VadSegmenter(16000, **seg)  # validate the options now, not on the first frame
+        self._seg: Any = None
+        self._rate = 0
+        self._speaking = False
+        self._events: list[Any] = []
+        self._callbacks: list[Callable[[Any], object]] = []
+
+    def on_event(self, callback: Callable[[Any], object]) -> None:
+        """Call ``callback(event)`` for every start/end event, in stream order."""
+        self._callbacks.append(callback)
+
+    def drain_events(self) -> list[Any]:
+        """The events since the last call (oldest first)."""
+        events, self._events = self._events, []
+        return events
+
+    def _emit(self, events: Iterable[Any]) -> None:
+        for ev in events:
+            self._speaking = ev.kind == "start"
+            self._events.append(ev)
+            for cb in list(self._callbacks):
+                cb(ev)
+
+    async def process(self, chunk: bytes, fmt: AudioFormat) -> bytes:
+        _require_pcm16(fmt, "vad")
+        if self._seg is None or self._rate != fmt.sample_rate:
+            seg = {k: v for k, v in self.options.items() if k != "mute_silence"}
+            self._seg = audio.VadSegmenter(fmt.sample_rate, **seg)
+            self._rate = fmt.sample_rate
+        was_speaking = self._speaking
+        self._emit(self._seg.process(chunk))
+        if self.options["mute_silence"] and not (was_speaking or self._speaking):
+            return bytes(len(chunk))
+        return bytes(chunk)
+
+    async def flush(self, fmt: AudioFormat) -> bytes:
+        if self._seg is not None:
+            self._emit(self._seg.flush())
+        return b""
+
+    def reset(self) -> None:
+        if self._seg is not None:
+            self._seg.reset()
+        self._speaking = False
+        self._events.clear()
+
+
 def builtin_processors() -> list[PluginConstructor]:
     """Constructors of the processors this build has kernels for."""
     out = [
@@ -158,6 +230,21 @@ def builtin_processors() -> list[PluginConstructor]:
                 ),
                 ResampleProcessor,
             ).with_aliases(["resampler"])
+        )
+    if hasattr(audio, "VadSegmenter"):
+        out.append(
+            PluginConstructor.processor(
+                "vad",
+                lambda: (
+                    ProviderMetadata.processor("vad", "Voice activity detection (native)")
+                    .with_description(
+                        "Utterance start/end events from waav.audio.VadSegmenter; audio passes through"
+                    )
+                    .with_optional_config(list(VadProcessor.DEFAULTS))
+                    .with_features(["native", "streaming", "events"])
+                ),
+                VadProcessor,
+            ).with_aliases(["voice-activity"])
         )
     return out
 
