@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -13,7 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
-from waav.testing.fakes import FakeServer, Faults
+from waav.testing.fakes import AppServer, FakeServer, Faults
 
 
 class EchoFake(FakeServer):
@@ -80,3 +82,20 @@ async def test_async_websocket() -> None:
 def test_two_fakes_get_different_ports() -> None:
     with EchoFake() as a, EchoFake() as b:
         assert a.port != b.port
+
+
+def test_app_server_runs_the_apps_lifespan() -> None:
+    events: list[str] = []
+
+    async def status(request: Request) -> Response:
+        return JSONResponse({"started": events})
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        events.append("startup")
+        yield
+        events.append("shutdown")
+
+    with AppServer(Starlette(routes=[Route("/", status)], lifespan=lifespan)) as srv:
+        assert httpx.get(srv.base_url + "/").json() == {"started": ["startup"]}
+    assert events == ["startup", "shutdown"]

@@ -44,7 +44,7 @@ the client's result). Each connection is recorded (:class:`OpenAISession`,
 
 from waav.testing.fakes._collect import AudioCollector
 from waav.testing.fakes._realtime import Reply
-from waav.testing.fakes._server import FakeServer, Faults, RecordedRequest, Recorder
+from waav.testing.fakes._server import AppServer, FakeServer, Faults, RecordedRequest, Recorder
 from waav.testing.fakes._stt_ws import ScriptedSTTFake, STTCollector
 from waav.testing.fakes._tts_kit import (
     MS_PER_CHAR,
@@ -86,6 +86,7 @@ __all__ = [
     "FakeIBMWatson",
     "FakeOpenAIRealtime",
     "FakeOpenAITTS",
+    "AppServer",
     "FakeServer",
     "Faults",
     "HumeSession",

@@ -14,8 +14,9 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp
 
-__all__ = ["FakeServer", "Faults", "RecordedRequest", "Recorder"]
+__all__ = ["AppServer", "FakeServer", "Faults", "RecordedRequest", "Recorder"]
 
 
 @dataclass
@@ -109,6 +110,8 @@ class FakeServer:
 
     #: Vendor id (the catalog id the fake stands in for).
     vendor = "fake"
+    #: uvicorn's ``lifespan`` setting: fakes have no startup work; a served app may.
+    lifespan = "off"
 
     def __init__(self, *, faults: Faults | None = None) -> None:
         self.faults = faults or Faults()
@@ -119,7 +122,7 @@ class FakeServer:
         self.port = 0
 
     # --- to implement ---------------------------------------------------------------
-    def build_app(self) -> Starlette:
+    def build_app(self) -> Starlette | ASGIApp:
         """Return the Starlette app with the vendor's routes."""
         raise NotImplementedError
 
@@ -164,7 +167,7 @@ class FakeServer:
         config = uvicorn.Config(
             self.build_app(),
             log_level="warning",
-            lifespan="off",
+            lifespan=self.lifespan,
             ws_max_size=64 * 1024 * 1024,
             ws_ping_interval=None,
             timeout_graceful_shutdown=1,
@@ -204,3 +207,22 @@ class FakeServer:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await asyncio.to_thread(self.stop)
+
+
+class AppServer(FakeServer):
+    """Serve any ASGI app on ``127.0.0.1:<free port>`` with its lifespan, for tests.
+
+    ``with AppServer(create_app(config)) as srv: httpx.get(srv.base_url + "/health")`` —
+    the same thread-and-free-port machinery as the vendor fakes, so tests talk to a real
+    uvicorn server over real sockets.
+    """
+
+    vendor = "app"
+    lifespan = "on"
+
+    def __init__(self, app: ASGIApp) -> None:
+        super().__init__()
+        self._app = app
+
+    def build_app(self) -> ASGIApp:
+        return self._app
