@@ -71,6 +71,7 @@ from waav.testing.fakes.openai_tts import FakeOpenAITTS
 
 __all__ = [
     "MS_PER_CHAR",
+    "AppServer",
     "AudioCollector",
     "FakeAssemblyAI",
     "FakeAzureSpeech",
@@ -86,7 +87,6 @@ __all__ = [
     "FakeIBMWatson",
     "FakeOpenAIRealtime",
     "FakeOpenAITTS",
-    "AppServer",
     "FakeServer",
     "Faults",
     "HumeSession",
