@@ -8,7 +8,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 import uvicorn
 from starlette.applications import Starlette
@@ -111,7 +111,7 @@ class FakeServer:
     #: Vendor id (the catalog id the fake stands in for).
     vendor = "fake"
     #: uvicorn's ``lifespan`` setting: fakes have no startup work; a served app may.
-    lifespan = "off"
+    lifespan: Literal["on", "off"] = "off"
 
     def __init__(self, *, faults: Faults | None = None) -> None:
         self.faults = faults or Faults()
@@ -218,7 +218,7 @@ class AppServer(FakeServer):
     """
 
     vendor = "app"
-    lifespan = "on"
+    lifespan: Literal["on", "off"] = "on"
 
     def __init__(self, app: ASGIApp) -> None:
         super().__init__()
