@@ -6,6 +6,8 @@
     ├── AudioFormatError        (also ValueError)  bad audio input: type, dtype, byte count, rate
     ├── ConfigError             (also ValueError)  bad configuration value, unknown key, bad YAML
     ├── AuthenticationError                        credentials rejected; ``reason`` says why
+    │   └── ClientAuthError                        a gateway client's credentials: HTTP status,
+    │                                              upstream error ``code`` and message
     ├── PluginError                                a plugin failed (names the plugin)
     │   ├── PluginNotFoundError (also ValueError)  unknown provider / plugin name
     │   ├── PluginUnavailableError                 known, but cannot be created now (adapter not
@@ -29,6 +31,7 @@ from __future__ import annotations
 __all__ = [
     "AudioFormatError",
     "AuthenticationError",
+    "ClientAuthError",
     "ConfigError",
     "LifecycleError",
     "PluginError",
@@ -89,6 +92,32 @@ class AuthenticationError(WaavError):
         self.reason = reason
 
 
+class ClientAuthError(AuthenticationError):
+    """A gateway client's credentials are missing, malformed or rejected.
+
+    ``code`` is the upstream error code (``missing_auth_header``, ``invalid_auth_header``,
+    ``unauthorized``, ``auth_service_unavailable``, ``auth_service_error``…), ``status`` the
+    HTTP status to answer with; :meth:`body` is the upstream JSON error body.
+    """
+
+    def __init__(self, code: str, message: str, *, status: int = 401, reason: str | None = None) -> None:
+        super().__init__(message, reason=reason or _REASONS.get(code, "invalid_credentials"))
+        self.code = code
+        self.message = message
+        self.status = status
+
+    def body(self) -> dict[str, str]:
+        return {"error": self.code, "message": self.message}
+
+
+_REASONS = {
+    "missing_auth_header": "missing_credentials",
+    "auth_service_unavailable": "service_unavailable",
+    "auth_service_error": "service_unavailable",
+    "config_error": "configuration",
+}
+
+
 class LifecycleError(PluginError):
     """A plugin was asked to make a lifecycle transition its state does not allow."""
 
@@ -147,3 +176,5 @@ for _cls in (
 ):
     _cls.__module__ = "waav"
 del _cls
+# The gateway's own error is public as waav.gateway.security.ClientAuthError.
+ClientAuthError.__module__ = "waav.gateway.security"

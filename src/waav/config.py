@@ -30,6 +30,7 @@ from waav.plugin.config import PluginConfig
 
 __all__ = [
     "AuthConfig",
+    "JwtConfig",
     "CacheConfig",
     "LiveKitConfig",
     "RecordingConfig",
@@ -86,8 +87,62 @@ class ApiSecret:
     secret: str
 
 
+#: Algorithms the ``jwt`` strategy may be configured with (never ``none``).
+JWT_ALGORITHMS = (
+    "HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
+    "ES256", "ES384", "ES512", "EdDSA",
+)  # fmt: skip
+
+
+@config_class
+class JwtConfig:
+    """The ``jwt`` auth strategy (``auth.jwt`` in YAML, ``WAAV_JWT_*`` variables).
+
+    Keys: an HMAC ``secret`` (HS*) and/or public keys (RS*/PS*/ES*/EdDSA), each either PEM text
+    or the path of a PEM file. Each key only verifies the algorithms of its own family, so
+    ``alg: none`` and HS/RS confusion are rejected. ``algorithms`` empty: HS256 for the secret,
+    RS256 for RSA keys, ES256/ES384/ES512 for EC keys by curve, EdDSA for Ed25519/Ed448 keys.
+    """
+
+    secret: str | None = None
+    public_key: str | None = None
+    public_keys: list[str] = dataclasses.field(default_factory=list)
+    algorithms: list[str] = dataclasses.field(default_factory=list)
+    issuer: str | None = None
+    audience: list[str] = dataclasses.field(default_factory=list)
+    #: Seconds of clock skew tolerated on ``exp`` / ``nbf`` / ``iat``.
+    leeway_seconds: float = 0.0
+    #: Reject tokens without an ``exp`` claim.
+    require_exp: bool = True
+
+    def _check(self) -> None:
+        for i, alg in enumerate(self.algorithms):
+            if alg not in JWT_ALGORITHMS:
+                raise FieldError(
+                    ("algorithms", i),
+                    f"unsupported JWT algorithm {alg!r}; allowed: {', '.join(JWT_ALGORITHMS)}",
+                    owner="JwtConfig",
+                )
+        if self.leeway_seconds < 0:
+            raise FieldError(("leeway_seconds",), "must be >= 0", owner="JwtConfig")
+        if self.secret is not None and not self.secret:
+            raise FieldError(("secret",), "must not be empty", owner="JwtConfig")
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.secret or self.public_key or self.public_keys)
+
+
 @config_class
 class AuthConfig:
+    """Client authentication of the gateway (off unless ``required``).
+
+    ``strategies`` is the ordered list of auth strategy plugins to try (first that accepts
+    wins); empty means every built-in strategy that is configured, in the order ``api-key``
+    (``api_secrets`` / ``api_secret``), ``jwt`` (``auth.jwt``), ``auth-service``
+    (``service_url``). ``public_paths`` never need credentials.
+    """
+
     required: bool = False
     service_url: str | None = None
     signing_key_path: str | None = None
@@ -95,6 +150,19 @@ class AuthConfig:
     api_secret: str | None = None
     api_secret_id: str = "default"
     timeout_seconds: int = 5
+    strategies: list[str] = dataclasses.field(default_factory=list)
+    jwt: JwtConfig = dataclasses.field(default_factory=JwtConfig)
+    public_paths: list[str] = dataclasses.field(default_factory=lambda: ["/", "/health"])
+
+    def _check(self) -> None:
+        for i, name in enumerate(self.strategies):
+            if not name.strip():
+                raise FieldError(("strategies", i), "must not be empty", owner="AuthConfig")
+        for i, path in enumerate(self.public_paths):
+            if not path.startswith("/"):
+                raise FieldError(("public_paths", i), f"must start with '/', got {path!r}", owner="AuthConfig")
+        if self.timeout_seconds <= 0:
+            raise FieldError(("timeout_seconds",), "must be > 0", owner="AuthConfig")
 
 
 @config_class
@@ -113,13 +181,45 @@ class SipConfig:
     hooks: list[SipHook] = dataclasses.field(default_factory=list)
 
 
+#: ``rate_limit_requests_per_second`` at or above this disables rate limiting (as upstream).
+RATE_LIMIT_DISABLED_AT = 100_000.0
+
+
 @config_class
 class SecurityConfig:
+    """CORS, rate limits and WebSocket connection caps (``security`` in YAML).
+
+    ``rate_limit_requests_per_second`` is the refill rate of each client's token bucket and
+    ``rate_limit_burst_size`` its size (the upstream's limiter gave 1 request every *n* seconds;
+    this is *n* per second). ``trust_forwarded_for`` makes the client address come from
+    ``X-Forwarded-For`` (the ``forwarded_hops``-th entry from the right, i.e. the address your
+    proxies saw) or ``X-Real-IP``; leave it off unless a proxy you control sets those headers.
+    """
+
     cors_allowed_origins: str | None = None
     rate_limit_requests_per_second: float = 60.0
     rate_limit_burst_size: int = 10
+    #: Bound on remembered clients; the least recently seen bucket is dropped beyond it.
+    rate_limit_max_clients: int = 100_000
     max_websocket_connections: int | None = None
-    max_connections_per_ip: int | None = None
+    max_connections_per_ip: int | None = 100
+    trust_forwarded_for: bool = False
+    forwarded_hops: int = 1
+
+    def _check(self) -> None:
+        if not self.rate_limit_requests_per_second > 0:
+            raise FieldError(("rate_limit_requests_per_second",), "must be > 0", owner="SecurityConfig")
+        for name in ("rate_limit_burst_size", "rate_limit_max_clients", "forwarded_hops"):
+            if getattr(self, name) < 1:
+                raise FieldError((name,), "must be >= 1", owner="SecurityConfig")
+        for name in ("max_websocket_connections", "max_connections_per_ip"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise FieldError((name,), "must be >= 1 (or unset for no limit)", owner="SecurityConfig")
+
+    @property
+    def rate_limit_enabled(self) -> bool:
+        return self.rate_limit_requests_per_second < RATE_LIMIT_DISABLED_AT
 
 
 def _credential_keys() -> dict[str, CredentialSpec]:
@@ -182,6 +282,15 @@ _ENV: dict[str, tuple[tuple[str, ...], str]] = {
     "AUTH_API_SECRET": (("auth", "api_secret"), "str"),
     "AUTH_API_SECRET_ID": (("auth", "api_secret_id"), "str"),
     "AUTH_TIMEOUT_SECONDS": (("auth", "timeout_seconds"), "int"),
+    "WAAV_AUTH_STRATEGIES": (("auth", "strategies"), "list"),
+    "WAAV_AUTH_PUBLIC_PATHS": (("auth", "public_paths"), "list"),
+    "WAAV_JWT_SECRET": (("auth", "jwt", "secret"), "str"),
+    "WAAV_JWT_PUBLIC_KEY": (("auth", "jwt", "public_key"), "str"),
+    "WAAV_JWT_ALGORITHMS": (("auth", "jwt", "algorithms"), "list"),
+    "WAAV_JWT_ISSUER": (("auth", "jwt", "issuer"), "str"),
+    "WAAV_JWT_AUDIENCE": (("auth", "jwt", "audience"), "list"),
+    "WAAV_JWT_LEEWAY_SECONDS": (("auth", "jwt", "leeway_seconds"), "float"),
+    "WAAV_JWT_REQUIRE_EXP": (("auth", "jwt", "require_exp"), "bool"),
     "SIP_ROOM_PREFIX": (("sip", "room_prefix"), "str"),
     "SIP_NAMING_PREFIX": (("sip", "naming_prefix"), "str"),
     "SIP_ALLOWED_ADDRESSES": (("sip", "allowed_addresses"), "list"),
@@ -190,6 +299,9 @@ _ENV: dict[str, tuple[tuple[str, ...], str]] = {
     "CORS_ALLOWED_ORIGINS": (("security", "cors_allowed_origins"), "str"),
     "RATE_LIMIT_REQUESTS_PER_SECOND": (("security", "rate_limit_requests_per_second"), "float"),
     "RATE_LIMIT_BURST_SIZE": (("security", "rate_limit_burst_size"), "int"),
+    "WAAV_RATE_LIMIT_MAX_CLIENTS": (("security", "rate_limit_max_clients"), "int"),
+    "WAAV_TRUST_FORWARDED_FOR": (("security", "trust_forwarded_for"), "bool"),
+    "WAAV_FORWARDED_HOPS": (("security", "forwarded_hops"), "int"),
     "MAX_WEBSOCKET_CONNECTIONS": (("security", "max_websocket_connections"), "int"),
     "MAX_CONNECTIONS_PER_IP": (("security", "max_connections_per_ip"), "int"),
     "PLUGINS_ENABLED": (("plugins", "enabled"), "bool"),
