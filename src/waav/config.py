@@ -30,8 +30,8 @@ from waav.plugin.config import PluginConfig
 
 __all__ = [
     "AuthConfig",
-    "JwtConfig",
     "CacheConfig",
+    "JwtConfig",
     "LiveKitConfig",
     "RecordingConfig",
     "SecurityConfig",
@@ -160,7 +160,9 @@ class AuthConfig:
                 raise FieldError(("strategies", i), "must not be empty", owner="AuthConfig")
         for i, path in enumerate(self.public_paths):
             if not path.startswith("/"):
-                raise FieldError(("public_paths", i), f"must start with '/', got {path!r}", owner="AuthConfig")
+                raise FieldError(
+                    ("public_paths", i), f"must start with '/', got {path!r}", owner="AuthConfig"
+                )
         if self.timeout_seconds <= 0:
             raise FieldError(("timeout_seconds",), "must be > 0", owner="AuthConfig")
 
