@@ -50,6 +50,12 @@ async def _private(request: Request) -> JSONResponse:
     return JSONResponse({"id": ident.id if ident else None, "trace": list(request.scope.get(TRACE_KEY, []))})
 
 
+async def _echo(request: Request) -> JSONResponse:
+    ident = scope_identity(request.scope)
+    body = await request.body()
+    return JSONResponse({"id": ident.id if ident else None, "body": body.decode()})
+
+
 async def _boom(request: Request) -> JSONResponse:
     raise RuntimeError("app failure")
 
@@ -74,6 +80,7 @@ def inner_app() -> Starlette:
             Route("/health", _home),
             Route("/private", _private, methods=["GET", "POST", "PUT"]),
             Route("/boom", _boom),
+            Route("/echo", _echo, methods=["POST"]),
             WebSocketRoute("/ws", _ws),
             WebSocketRoute("/realtime", _ws),
             WebSocketRoute("/other", _ws),

@@ -36,7 +36,7 @@ log = logging.getLogger("waav.gateway.auth")
 #: handler then runs the first-message ``auth`` flow.
 PENDING_PATHS = ("/ws", "/realtime")
 #: Built-in strategy ids, in the order they are tried when ``auth.strategies`` is empty.
-BUILTIN_STRATEGIES = ("api-key", "jwt")
+BUILTIN_STRATEGIES = ("api-key", "jwt", "auth-service")
 #: Longest token looked at (the upstream caps ``auth.token`` at 4 KiB; headers may carry JWTs).
 MAX_TOKEN_BYTES = 8192
 
@@ -77,6 +77,8 @@ def _auto_strategies(config: ServerConfig) -> list[str]:
         out.append("api-key")
     if auth.jwt.configured:
         out.append("jwt")
+    if auth.service_url:
+        out.append("auth-service")
     return out
 
 
@@ -89,6 +91,12 @@ def _builtin_options(name: str, config: ServerConfig) -> dict[str, Any] | None:
         return {"secrets": secrets}
     if name == "jwt":
         return to_dict(auth.jwt)
+    if name == "auth-service":
+        return {
+            "url": auth.service_url,
+            "signing_key_path": auth.signing_key_path,
+            "timeout_seconds": auth.timeout_seconds,
+        }
     return None
 
 
@@ -144,6 +152,12 @@ class Authenticator:
     def active(self) -> bool:
         """Whether any strategy is configured (identification happens even when not required)."""
         return bool(self._strategies)
+
+    @property
+    def wants_request(self) -> bool:
+        """Whether a strategy needs the request itself (``auth-service``: method, path,
+        headers, JSON body); the auth middleware then buffers the body (up to 1 MiB)."""
+        return "auth-service" in self.strategy_ids
 
     @property
     def public_paths(self) -> tuple[str, ...]:
@@ -217,8 +231,8 @@ class Authenticator:
                 log.error("auth strategy %r failed: %s", sid, exc)
                 crashed = exc
                 continue
-            if isinstance(identity, AuthIdentity) and identity.id:
-                return identity
+            if isinstance(identity, AuthIdentity):
+                return identity  # id may be "": authenticated, no tenant (upstream auth service)
             log.error("auth strategy %r returned %r instead of an AuthIdentity", sid, identity)
             crashed = WaavError(f"auth strategy {sid!r} returned no identity")
         if unavailable is not None:

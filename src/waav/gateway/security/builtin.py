@@ -23,6 +23,7 @@ from typing import Any
 from waav._exceptions import ConfigError
 from waav.config import ServerConfig
 from waav.gateway.security._asgi import ASGIApp
+from waav.gateway.security.auth_service import AuthServiceStrategy
 from waav.gateway.security.middleware import (
     AuthMiddleware,
     ConnectionLimitMiddleware,
@@ -40,6 +41,7 @@ from waav.plugin.registry import PluginRegistry
 __all__ = [
     "API_KEY",
     "AUTH",
+    "AUTH_SERVICE",
     "BUILTIN_AUTH_STRATEGIES",
     "BUILTIN_MIDDLEWARES",
     "CONNECTION_LIMIT",
@@ -205,7 +207,13 @@ JWT = BuiltinAuthStrategy(
     "JWT (HS256/RS256/ES256…) with configured keys; exp/nbf/iss/aud checked; identity = sub",
     JwtStrategy,
 )
-BUILTIN_AUTH_STRATEGIES: tuple[BuiltinAuthStrategy, ...] = (API_KEY, JWT)
+AUTH_SERVICE = BuiltinAuthStrategy(
+    "auth-service",
+    "External auth service",
+    "Upstream mode 2: a signed JWT describing the request POSTed to AUTH_SERVICE_URL",
+    AuthServiceStrategy,
+)
+BUILTIN_AUTH_STRATEGIES: tuple[BuiltinAuthStrategy, ...] = (API_KEY, JWT, AUTH_SERVICE)
 
 
 def ensure_builtin_middlewares(registry: PluginRegistry) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from starlette.middleware.cors import CORSMiddleware
 
@@ -27,6 +28,7 @@ from waav.gateway.security._asgi import (
 )
 from waav.gateway.security._client import client_ip, client_key
 from waav.gateway.security.auth import PENDING_PATHS, Authenticator, scope_identity, set_scope_identity
+from waav.gateway.security.auth_service import MAX_BUFFERED_BODY, RequestInfo, parse_body, request_context
 from waav.gateway.security.ratelimit import ConnectionLimiter, TokenBucketLimiter
 
 __all__ = [
@@ -259,8 +261,15 @@ class AuthMiddleware:
             set_scope_identity(scope, None)
             await self.app(scope, receive, send)
             return
+        headers = headers_of(scope)
+        if self.auth.wants_request:
+            receive, body = await _buffer_body(scope, receive)
+            info = RequestInfo(scope.get("method", "GET"), path, headers, parse_body(body))
+        else:
+            info = RequestInfo(scope.get("method", "GET"), path, headers)
         try:
-            identity = await self.auth.authenticate_credentials(headers_of(scope), query_of(scope))
+            with request_context(info):
+                identity = await self.auth.authenticate_credentials(headers, query_of(scope))
         except ClientAuthError as exc:
             if not self.auth.required:
                 set_scope_identity(scope, None)
@@ -289,6 +298,39 @@ class AuthMiddleware:
                 return
         headers = {"www-authenticate": "Bearer"} if exc.status == 401 else None
         await reject(scope, send, exc.status, exc.body(), headers)
+
+
+async def _buffer_body(scope: Scope, receive: Receive) -> tuple[Receive, bytes | None]:
+    """Read the HTTP body (up to MAX_BUFFERED_BODY) and a ``receive`` that replays it.
+
+    Returns body None when it is larger (the app still gets all of it) or for WebSockets.
+    """
+    if scope["type"] != "http":
+        return receive, None
+    held: list[Any] = []
+    chunks: list[bytes] = []
+    size = 0
+    complete = False
+    while True:
+        message = await receive()
+        held.append(message)
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BUFFERED_BODY:
+            break
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            complete = True
+            break
+
+    async def replay() -> Any:
+        if held:
+            return held.pop(0)
+        return await receive()
+
+    return replay, b"".join(chunks) if complete else None
 
 
 # --- rate limit ---------------------------------------------------------------------------------
@@ -320,7 +362,8 @@ class RateLimitMiddleware:
             await self.app(scope, receive, send)
             return
         identity = scope_identity(scope)
-        key = client_key(identity.id if identity else None, self.ctx.client_ip(scope))
+        # an identity without id (auth-service answered without one) is keyed by address
+        key = client_key(identity.id if identity and identity.id else None, self.ctx.client_ip(scope))
         decision = limiter.take(key)
         if not decision.allowed:
             await _too_many(scope, send, decision.retry_after_header)
