@@ -81,7 +81,7 @@ def test_builtin_strategies_are_listed_plugins() -> None:
     reg = PluginRegistry(builtins=False)
     Authenticator(ServerConfig(), reg)
     infos = {i.id: i for i in reg.plugins("auth")}
-    assert set(infos) == {"api-key", "jwt"}
+    assert set(infos) == {"api-key", "jwt", "auth-service"}
     assert infos["jwt"].builtin
     assert infos["jwt"].metadata is not None
     assert "exp/nbf" in infos["jwt"].metadata["description"]
