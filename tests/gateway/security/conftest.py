@@ -19,7 +19,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
-from starlette.websockets import WebSocket
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from waav.config import ServerConfig
 from waav.gateway.security import (
@@ -69,7 +69,7 @@ async def _ws(websocket: WebSocket) -> None:
     try:
         while True:
             await websocket.send_text(await websocket.receive_text())
-    except Exception:
+    except WebSocketDisconnect:
         return
 
 

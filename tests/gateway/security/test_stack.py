@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
 from waav.gateway.security import BUILTIN_MIDDLEWARES, scope_identity
@@ -68,7 +68,14 @@ class Failing(MiddlewareCapability):
         async def mw(scope: Scope, receive: Receive, send: Send) -> None:
             if scope.get("path") in ("/boom-mw", "/other"):
                 raise RuntimeError("per-request failure")
-            await app(scope, receive, send)
+
+            async def receive_or_crash() -> Any:
+                message = await receive()
+                if message.get("text") == "crash":
+                    raise RuntimeError("failure on an open socket")
+                return message
+
+            await app(scope, receive_or_crash, send)
 
         return mw
 
@@ -151,6 +158,20 @@ def test_middleware_failing_per_request_affects_only_that_request() -> None:
         assert info.value.response.status_code == 500
         with connect(srv.ws_url + "/ws", open_timeout=5) as ws:
             assert json.loads(ws.recv(timeout=5))["pending"] is False
+        # a failure on an open socket closes that socket only (1011)
+        with (
+            connect(srv.ws_url + "/ws", open_timeout=5) as ws,
+            connect(srv.ws_url + "/ws", open_timeout=5) as ok,
+        ):
+            ws.recv(timeout=5)
+            ok.recv(timeout=5)
+            ws.send("crash")
+            with pytest.raises(ConnectionClosed) as closed:
+                ws.recv(timeout=5)
+            assert closed.value.rcvd is not None
+            assert closed.value.rcvd.code == 1011
+            ok.send("still here")
+            assert ok.recv(timeout=5) == "still here"
         # an app that raises also gives a 500 for that request only
         assert httpx.get(srv.base_url + "/boom").status_code == 500
         assert httpx.get(srv.base_url + "/").json() == {"status": "OK"}
