@@ -138,6 +138,7 @@ class Authenticator:
             except WaavError as exc:  # crashed / failed plugin: startup must not go on silently
                 raise ConfigError(f"auth strategy {cid!r} cannot be built: {exc}") from exc
             self._strategies.append((cid, strategy, builtin))
+        self._wants_request = "auth-service" in self.strategy_ids
 
     @property
     def required(self) -> bool:
@@ -157,7 +158,7 @@ class Authenticator:
     def wants_request(self) -> bool:
         """Whether a strategy needs the request itself (``auth-service``: method, path,
         headers, JSON body); the auth middleware then buffers the body (up to 1 MiB)."""
-        return "auth-service" in self.strategy_ids
+        return self._wants_request
 
     @property
     def public_paths(self) -> tuple[str, ...]:
