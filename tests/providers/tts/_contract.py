@@ -37,8 +37,11 @@ async def until(pred: Callable[[], bool], timeout: float = 5.0) -> None:
         await asyncio.sleep(0.005)
 
 
-def spoken(col: AudioCollector, rate: int = RATE) -> str:
-    """The text the fake synthesised, read back from unconverted linear16 audio."""
+def spoken(col: AudioCollector, rate: int | None = None) -> str:
+    """The text the fake synthesised, read back from unconverted linear16 audio (at the rate
+    the audio was delivered at, unless ``rate`` is given)."""
+    if rate is None:
+        rate = col.audio[0].sample_rate if col.audio else RATE
     return decode_levels(col.data, rate)
 
 

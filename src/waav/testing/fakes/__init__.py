@@ -16,9 +16,11 @@ from sync or async code), :class:`Faults` (fault injection switches) and
 
 Text-to-speech fakes (:class:`FakeDeepgramTTS`, :class:`FakeElevenLabsTTS`,
 :class:`FakeGoogleTTS`, :class:`FakeAzureTTS`, :class:`FakeCartesiaTTS`,
-:class:`FakeOpenAITTS`) synthesise text deterministically (:func:`synth_pcm16`: 10 ms of level
-``ord(c)`` per character), stream it in the vendor's output format paced by ``chunk_delay``,
-and count responses the client ``aborted`` (barge-in) or ``completed``;
+:class:`FakeOpenAITTS`, :class:`FakeLmntTTS`, :class:`FakePlayHTTTS`, :class:`FakeHumeTTS`,
+:class:`FakeIBMWatsonTTS`, :class:`FakePollyTTS`, :class:`FakeGnaniTTS`) synthesise text
+deterministically (:func:`synth_pcm16`: 10 ms of level ``ord(c)`` per character), stream it
+in the vendor's output format paced by ``chunk_delay``, and count responses the client
+``aborted`` (barge-in) or ``completed``;
 :class:`AudioCollector` records what a TTS session delivered::
 
     async with FakeOpenAITTS(chunk_delay=0.01) as fake:
@@ -65,9 +67,12 @@ from waav.testing.fakes.elevenlabs import FakeElevenLabs
 from waav.testing.fakes.elevenlabs_tts import FakeElevenLabsTTS
 from waav.testing.fakes.google_tts import FakeGoogleTTS
 from waav.testing.fakes.hume_evi import FakeHumeEVI, HumeSession
+from waav.testing.fakes.hume_tts import FakeHumeTTS
 from waav.testing.fakes.ibm_watson import FakeIBMWatson
+from waav.testing.fakes.lmnt_tts import FakeLmntTTS
 from waav.testing.fakes.openai_realtime import FakeOpenAIRealtime, OpenAISession
 from waav.testing.fakes.openai_tts import FakeOpenAITTS
+from waav.testing.fakes.playht_tts import FakePlayHTTTS
 
 __all__ = [
     "MS_PER_CHAR",
@@ -84,9 +89,12 @@ __all__ = [
     "FakeElevenLabsTTS",
     "FakeGoogleTTS",
     "FakeHumeEVI",
+    "FakeHumeTTS",
     "FakeIBMWatson",
+    "FakeLmntTTS",
     "FakeOpenAIRealtime",
     "FakeOpenAITTS",
+    "FakePlayHTTTS",
     "FakeServer",
     "Faults",
     "HumeSession",
