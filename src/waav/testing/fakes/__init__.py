@@ -69,6 +69,7 @@ from waav.testing.fakes.google_tts import FakeGoogleTTS
 from waav.testing.fakes.hume_evi import FakeHumeEVI, HumeSession
 from waav.testing.fakes.hume_tts import FakeHumeTTS
 from waav.testing.fakes.ibm_watson import FakeIBMWatson
+from waav.testing.fakes.ibm_watson_tts import FakeIBMWatsonTTS
 from waav.testing.fakes.lmnt_tts import FakeLmntTTS
 from waav.testing.fakes.openai_realtime import FakeOpenAIRealtime, OpenAISession
 from waav.testing.fakes.openai_tts import FakeOpenAITTS
@@ -91,6 +92,7 @@ __all__ = [
     "FakeHumeEVI",
     "FakeHumeTTS",
     "FakeIBMWatson",
+    "FakeIBMWatsonTTS",
     "FakeLmntTTS",
     "FakeOpenAIRealtime",
     "FakeOpenAITTS",
