@@ -74,6 +74,7 @@ from waav.testing.fakes.lmnt_tts import FakeLmntTTS
 from waav.testing.fakes.openai_realtime import FakeOpenAIRealtime, OpenAISession
 from waav.testing.fakes.openai_tts import FakeOpenAITTS
 from waav.testing.fakes.playht_tts import FakePlayHTTTS
+from waav.testing.fakes.polly_tts import FakePollyTTS
 
 __all__ = [
     "MS_PER_CHAR",
@@ -97,6 +98,7 @@ __all__ = [
     "FakeOpenAIRealtime",
     "FakeOpenAITTS",
     "FakePlayHTTTS",
+    "FakePollyTTS",
     "FakeServer",
     "Faults",
     "HumeSession",
