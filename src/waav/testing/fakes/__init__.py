@@ -65,6 +65,7 @@ from waav.testing.fakes.deepgram import FakeDeepgram
 from waav.testing.fakes.deepgram_tts import FakeDeepgramTTS
 from waav.testing.fakes.elevenlabs import FakeElevenLabs
 from waav.testing.fakes.elevenlabs_tts import FakeElevenLabsTTS
+from waav.testing.fakes.gnani_tts import FakeGnaniTTS
 from waav.testing.fakes.google_tts import FakeGoogleTTS
 from waav.testing.fakes.hume_evi import FakeHumeEVI, HumeSession
 from waav.testing.fakes.hume_tts import FakeHumeTTS
@@ -89,6 +90,7 @@ __all__ = [
     "FakeDeepgramTTS",
     "FakeElevenLabs",
     "FakeElevenLabsTTS",
+    "FakeGnaniTTS",
     "FakeGoogleTTS",
     "FakeHumeEVI",
     "FakeHumeTTS",
