@@ -97,8 +97,8 @@ def test_providers_lists_the_catalog_as_json() -> None:
     assert "noise-gate" in by_kind["processor"]
     polly = next(r for r in rows if r["key"] == "tts:aws-polly")
     assert polly["aliases"] == ["polly", "amazon-polly", "aws_polly"]
-    assert polly["state"] == "discovered"
-    assert polly["available"] is False
+    assert polly["state"] == "registered"  # its adapter's built-in entry point is installed
+    assert polly["available"] is True
     assert "features" in polly["metadata"]
     assert polly["metadata"]["display_name"] == "Amazon Polly"
 
