@@ -199,3 +199,27 @@ async def test_list_voices() -> None:
         tts = IBMWatsonTTS(TTSConfig(api_key="test-key", base_url=fake.base_url, **_cfg()))
         with pytest.raises(waav.ProviderAuthError):
             await tts.list_voices()
+
+
+async def test_service_url_with_instance_path_needs_no_instance_id() -> None:
+    # IBM's service credentials hand out ".../instances/{id}" as the URL: usable as base_url
+    async with FakeIBMWatsonTTS() as fake:
+        tts, col = await C.session(IBMWatsonTTS, fake, base_url=fake.base_url + "/instances/test-instance")
+        await tts.speak("url")
+        await col.wait_done()
+        assert not col.errors, col.errors
+        assert [r.path for r in fake.requests] == [
+            "/identity/token",
+            "/instances/test-instance/v1/synthesize",
+        ]
+        await tts.disconnect()
+
+
+def test_iam_url_for_real_ibm_hosts_stays_ibm() -> None:
+    cfg = _cfg(base_url="https://api.eu-de.text-to-speech.watson.cloud.ibm.com/instances/abc")
+    tts = IBMWatsonTTS(TTSConfig(api_key="k", **cfg))
+    assert tts.iam_url == "https://iam.cloud.ibm.com/identity/token"
+    assert tts.root == "https://api.eu-de.text-to-speech.watson.cloud.ibm.com/instances/abc"
+    tts = IBMWatsonTTS(TTSConfig(api_key="k", **_cfg(options={"region": "jp-tok"})))
+    assert tts.root == "https://api.jp-tok.text-to-speech.watson.cloud.ibm.com/instances/test-instance"
+    assert tts.iam_url == "https://iam.cloud.ibm.com/identity/token"

@@ -7,15 +7,16 @@ Protocol (IBM Cloud docs "Text to Speech API: Synthesize audio", "Using audio fo
   urn:ibm:params:oauth:grant-type:apikey``, ``apikey``) → ``{access_token, expires_in,
   expiration}``. The token is cached and reused until a minute before it expires; a 401 from
   the service drops it so the next request fetches a fresh one. ``iam_url`` is the option
-  ``iam_url``, else ``{base_url}/identity/token`` when ``base_url`` is set (one proxy or fake
-  serves both), else ``https://iam.cloud.ibm.com/identity/token``.
+  ``iam_url``, else the origin of a non-IBM ``base_url`` + ``/identity/token`` (one proxy or
+  fake serves both), else ``https://iam.cloud.ibm.com/identity/token``.
 * ``POST https://api.{region}.text-to-speech.watson.cloud.ibm.com/instances/{instance_id}/v1/
   synthesize?voice=…[&rate_percentage][&customization_id][&spell_out_mode]`` with
   ``Authorization: Bearer <token>``, an ``Accept`` naming the audio format and JSON
   ``{"text"}``; the body is the audio, streamed (chunked). **The instance id is part of the
   path**: the upstream dropped it unless set by hand; here it comes from
-  ``options["instance_id"]`` / ``IBM_WATSON_INSTANCE_ID`` and a missing one is an error naming
-  that variable. Region: option ``region`` / ``IBM_WATSON_REGION``, default ``us-south``.
+  ``options["instance_id"]`` / ``IBM_WATSON_INSTANCE_ID`` (or a ``base_url`` ending in
+  ``/instances/{id}``, as IBM's service credentials give it) and a missing one is an error
+  naming that variable. Region: option ``region`` / ``IBM_WATSON_REGION``, default ``us-south``.
 
 Formats: PCM is ``audio/l16;rate=N;endianness=little-endian`` at the client's rate (IBM
 resamples; 8–48 kHz), µ-law/A-law clients get ``audio/mulaw``/``audio/alaw`` at their rate,
@@ -32,6 +33,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import urlsplit
 from xml.sax.saxutils import escape
 
 import httpx
@@ -92,7 +94,8 @@ class IBMWatsonTTS(StreamingHTTPTTS):
 
     def check_config(self) -> None:
         require_credential(self.config, self.provider_id, self.kind)
-        require_credential(self.config, self.provider_id, self.kind, option="instance_id")
+        if "/instances/" not in (self.config.base_url or ""):
+            require_credential(self.config, self.provider_id, self.kind, option="instance_id")
 
     # --- endpoints ------------------------------------------------------------------------
     @property
@@ -101,18 +104,25 @@ class IBMWatsonTTS(StreamingHTTPTTS):
 
     @property
     def root(self) -> str:
-        """``…/instances/{instance_id}`` of the service."""
-        host = base_url(self.config, DEFAULT_URL).replace("{region}", self.region)
+        """``…/instances/{instance_id}`` of the service. A ``base_url`` that already ends in
+        ``/instances/{id}`` (the URL IBM's service credentials give) is used as is."""
+        url = base_url(self.config, DEFAULT_URL).replace("{region}", self.region)
+        if "/instances/" in url:
+            return url
         instance = require_credential(self.config, self.provider_id, self.kind, option="instance_id")
-        return f"{host}/instances/{instance}"
+        return f"{url}/instances/{instance}"
 
     @property
     def iam_url(self) -> str:
+        """``options["iam_url"]``; else, for a ``base_url`` that is not an IBM Cloud host (a
+        proxy or fake serving both), its origin + ``/identity/token``; else IBM's IAM."""
         explicit = self.config.options.get("iam_url")
         if explicit:
             return str(explicit)
         if self.config.base_url:
-            return base_url(self.config, "") + "/identity/token"
+            parts = urlsplit(base_url(self.config, ""))
+            if not parts.hostname or not parts.hostname.endswith(".cloud.ibm.com"):
+                return f"{parts.scheme}://{parts.netloc}/identity/token"
         return DEFAULT_IAM_URL
 
     # --- IAM ------------------------------------------------------------------------------
