@@ -164,6 +164,7 @@ async def test_list_voices() -> None:
         voices = await tts.list_voices()
         assert [v.id for v in voices] == ["leah", "morgan"]
         assert voices[0].name == "Leah"
+        assert [v.gender for v in voices] == ["female", "male"]
         assert voices[0].sample
         assert voices[0].sample.endswith("/preview")
         assert fake.requests[-1].path == "/v1/ai/voice/list"

@@ -8,6 +8,9 @@ instant_mode, context?, version?}``; the body is the audio file, streamed. ``for
 ``wav`` or ``mp3``; there is no sample-rate field. waav asks for ``pcm`` and resamples natively
 to the client's rate; mp3 clients get ``mp3``, passed through.
 
+Note: Hume's reference announces the sunset of its TTS and EVI APIs (access ends
+2026-11-13); the adapter follows the last published API.
+
 Upstream differences: upstream sent ``format{type: "pcm16", sample_rate: 24000}``; Hume's
 format type is ``pcm`` and takes no rate, so its audio (48 kHz) was mislabelled as 24 kHz.
 

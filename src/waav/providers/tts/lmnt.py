@@ -48,6 +48,8 @@ API_VERSION = "2025-09-25"
 RATES = (8000, 16000, 24000)
 #: Compressed formats LMNT can send as the client asked (Ogg Opus is not one: LMNT sends WebM).
 _PASSTHROUGH = {"mp3": "mp3", "webm": "webm", "aac": "aac"}
+#: LMNT tags voices "F"/"M"; waav's Voice uses words.
+_GENDERS = {"f": "female", "m": "male"}
 
 
 class LmntTTS(StreamingHTTPTTS):
@@ -121,7 +123,7 @@ class LmntTTS(StreamingHTTPTTS):
             Voice(
                 id=str(v["id"]),
                 name=str(v.get("name") or ""),
-                gender=v.get("gender"),
+                gender=_GENDERS.get(str(v.get("gender") or "").lower(), v.get("gender")),
                 sample=v.get("preview_url"),
             )
             for v in items
