@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import waav
-from waav.audio.wav import read_wav, write_wav
+from waav.audio.wav import read_wav, wav_bytes, write_wav
 
 
 def test_round_trip_pcm16_stereo(tmp_path: Path) -> None:
@@ -22,6 +22,7 @@ def test_round_trip_pcm16_stereo(tmp_path: Path) -> None:
     assert wav.duration == pytest.approx(1000 / 22050)
     with wave.open(str(tmp_path / "a.wav")) as w:  # the stdlib agrees with our header
         assert (w.getnchannels(), w.getframerate(), w.getsampwidth(), w.getnframes()) == (2, 22050, 2, 1000)
+    assert wav_bytes(pcm, 22050, channels=2) == (tmp_path / "a.wav").read_bytes()  # the in-memory twin
 
 
 @pytest.mark.parametrize("encoding", ["float32", "ulaw", "alaw"])

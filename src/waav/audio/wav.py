@@ -24,7 +24,7 @@ from waav.audio.pcm import (
     ulaw_encode,
 )
 
-__all__ = ["WavAudio", "read_wav", "write_wav"]
+__all__ = ["WavAudio", "read_wav", "wav_bytes", "write_wav"]
 
 _PCM, _FLOAT, _ALAW, _ULAW, _EXTENSIBLE = 0x0001, 0x0003, 0x0006, 0x0007, 0xFFFE
 
@@ -129,6 +129,13 @@ def write_wav(
 ) -> None:
     """Write interleaved int16 PCM to a WAV file, encoded as ``pcm16``, ``float32``,
     ``ulaw`` or ``alaw``."""
+    data = wav_bytes(pcm16, sample_rate, channels, encoding)
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+def wav_bytes(pcm16: bytes, sample_rate: int, channels: int = 1, encoding: str = "pcm16") -> bytes:
+    """The WAV file :func:`write_wav` writes, in memory (e.g. an upload to a REST API)."""
     if encoding not in WRITE_ENCODINGS:
         raise AudioFormatError(f"unknown WAV encoding {encoding!r}; choose one of {sorted(WRITE_ENCODINGS)}")
     if sample_rate < 1 or channels < 1:
@@ -152,5 +159,4 @@ def write_wav(
     if tag != _PCM:
         body += b"fact" + struct.pack("<II", 4, len(payload) // block)  # required for non-PCM
     body += b"data" + struct.pack("<I", len(payload)) + payload + (b"\0" if len(payload) % 2 else b"")
-    with open(path, "wb") as f:
-        f.write(b"RIFF" + struct.pack("<I", len(body)) + body)
+    return b"RIFF" + struct.pack("<I", len(body)) + body

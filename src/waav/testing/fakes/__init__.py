@@ -28,10 +28,13 @@ in the vendor's output format paced by ``chunk_delay``, and count responses the 
 
 Streaming speech-to-text fakes (:class:`FakeDeepgram`, :class:`FakeAssemblyAI`,
 :class:`FakeElevenLabs`, :class:`FakeCartesia`, :class:`FakeAzureSpeech`,
-:class:`FakeIBMWatson`, built on :class:`ScriptedSTTFake`) answer a script of utterances (an
+:class:`FakeIBMWatson`, :class:`FakeAWSTranscribe` (SigV4 check, event-stream frames),
+built on :class:`ScriptedSTTFake`) answer a script of utterances (an
 interim, then the final with word timings, per ``bytes_per_result`` of audio) in each vendor's
 WebSocket protocol and honour every :class:`Faults` switch; :class:`STTCollector` records what
-an STT session delivered and waits for it.
+an STT session delivered and waits for it. The file-transcription fakes (:class:`FakeOpenAISTT`,
+:class:`FakeGroq`) answer each uploaded WAV with the next scripted transcript in the vendor's
+JSON shapes and keep the decoded uploads.
 
 Realtime fakes (:class:`FakeOpenAIRealtime` for the OpenAI Realtime GA interface,
 :class:`FakeHumeEVI` for the Hume EVI chat) play a scripted conversation: an energy VAD over
@@ -57,6 +60,7 @@ from waav.testing.fakes._tts_kit import (
     wav_header,
 )
 from waav.testing.fakes.assemblyai import FakeAssemblyAI
+from waav.testing.fakes.aws_transcribe import FakeAWSTranscribe
 from waav.testing.fakes.azure import FakeAzureSpeech
 from waav.testing.fakes.azure_tts import FakeAzureTTS
 from waav.testing.fakes.cartesia import FakeCartesia
@@ -73,6 +77,7 @@ from waav.testing.fakes.ibm_watson import FakeIBMWatson
 from waav.testing.fakes.ibm_watson_tts import FakeIBMWatsonTTS
 from waav.testing.fakes.lmnt_tts import FakeLmntTTS
 from waav.testing.fakes.openai_realtime import FakeOpenAIRealtime, OpenAISession
+from waav.testing.fakes.openai_stt import FakeGroq, FakeOpenAISTT
 from waav.testing.fakes.openai_tts import FakeOpenAITTS
 from waav.testing.fakes.playht_tts import FakePlayHTTTS
 from waav.testing.fakes.polly_tts import FakePollyTTS
@@ -81,6 +86,7 @@ __all__ = [
     "MS_PER_CHAR",
     "AppServer",
     "AudioCollector",
+    "FakeAWSTranscribe",
     "FakeAssemblyAI",
     "FakeAzureSpeech",
     "FakeAzureTTS",
@@ -92,12 +98,14 @@ __all__ = [
     "FakeElevenLabsTTS",
     "FakeGnaniTTS",
     "FakeGoogleTTS",
+    "FakeGroq",
     "FakeHumeEVI",
     "FakeHumeTTS",
     "FakeIBMWatson",
     "FakeIBMWatsonTTS",
     "FakeLmntTTS",
     "FakeOpenAIRealtime",
+    "FakeOpenAISTT",
     "FakeOpenAITTS",
     "FakePlayHTTTS",
     "FakePollyTTS",
