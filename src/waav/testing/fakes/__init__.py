@@ -34,7 +34,8 @@ interim, then the final with word timings, per ``bytes_per_result`` of audio) in
 WebSocket protocol and honour every :class:`Faults` switch; :class:`STTCollector` records what
 an STT session delivered and waits for it. The file-transcription fakes (:class:`FakeOpenAISTT`,
 :class:`FakeGroq`) answer each uploaded WAV with the next scripted transcript in the vendor's
-JSON shapes and keep the decoded uploads.
+JSON shapes and keep the decoded uploads. The gRPC fakes (:class:`FakeGoogleSpeech`, :class:`FakeGnani`, on
+:class:`GrpcFakeServer`; need ``grpcio``) implement the vendor's streaming service in-process.
 
 Realtime fakes (:class:`FakeOpenAIRealtime` for the OpenAI Realtime GA interface,
 :class:`FakeHumeEVI` for the Hume EVI chat) play a scripted conversation: an energy VAD over
@@ -48,6 +49,7 @@ the client's result). Each connection is recorded (:class:`OpenAISession`,
 """
 
 from waav.testing.fakes._collect import AudioCollector
+from waav.testing.fakes._grpc import GrpcFakeServer
 from waav.testing.fakes._realtime import Reply
 from waav.testing.fakes._server import AppServer, FakeServer, Faults, RecordedRequest, Recorder
 from waav.testing.fakes._stt_ws import ScriptedSTTFake, STTCollector
@@ -69,7 +71,9 @@ from waav.testing.fakes.deepgram import FakeDeepgram
 from waav.testing.fakes.deepgram_tts import FakeDeepgramTTS
 from waav.testing.fakes.elevenlabs import FakeElevenLabs
 from waav.testing.fakes.elevenlabs_tts import FakeElevenLabsTTS
+from waav.testing.fakes.gnani import FakeGnani
 from waav.testing.fakes.gnani_tts import FakeGnaniTTS
+from waav.testing.fakes.google_stt import FakeGoogleSpeech
 from waav.testing.fakes.google_tts import FakeGoogleTTS
 from waav.testing.fakes.hume_evi import FakeHumeEVI, HumeSession
 from waav.testing.fakes.hume_tts import FakeHumeTTS
@@ -96,7 +100,9 @@ __all__ = [
     "FakeDeepgramTTS",
     "FakeElevenLabs",
     "FakeElevenLabsTTS",
+    "FakeGnani",
     "FakeGnaniTTS",
+    "FakeGoogleSpeech",
     "FakeGoogleTTS",
     "FakeGroq",
     "FakeHumeEVI",
@@ -111,6 +117,7 @@ __all__ = [
     "FakePollyTTS",
     "FakeServer",
     "Faults",
+    "GrpcFakeServer",
     "HumeSession",
     "OpenAISession",
     "RecordedRequest",

@@ -1,0 +1,525 @@
+"""Base class for speech-to-text vendors that stream over one bidirectional gRPC call.
+
+Google (Speech-to-Text v2 ``StreamingRecognize``) and Gnani (``Listener/DoSpeechToText``)
+stream requests up a gRPC call and read responses from it. ``grpcio`` is an optional
+dependency (extras ``waav[google]``, ``waav[gnani]``); a missing one is a
+:class:`~waav.ConfigError` naming the extra.
+
+**Connecting.** :meth:`connect` opens the channel (TLS, or plaintext for an ``http://``
+``base_url`` such as a local fake), waits until it is ready, starts the call with the
+vendor's metadata (auth) and first request(s), and then waits briefly
+(``options["ready_wait"]``, 1 s) for the server's response headers so that a refused key
+(``UNAUTHENTICATED``) or quota error fails :meth:`connect` itself.
+
+**Audio** is queued for the call's request stream (chunks above the vendor's
+``max_frame_bytes`` are split). While (re)connecting it waits in a FIFO bounded by
+``options["max_buffer_seconds"]`` (10 s): on overflow the oldest audio is dropped, counted in
+:attr:`dropped_audio_bytes` and reported once through ``on_error``.
+
+**Errors** are mapped from gRPC status codes: ``UNAUTHENTICATED``/``PERMISSION_DENIED`` →
+:class:`~waav.ProviderAuthError`, ``RESOURCE_EXHAUSTED`` → :class:`~waav.ProviderRateLimitError`
+(``retry-after`` trailing metadata honoured), ``INVALID_ARGUMENT``/``FAILED_PRECONDITION``/
+``OUT_OF_RANGE`` → :class:`~waav.ProviderProtocolError`, ``DEADLINE_EXCEEDED`` →
+:class:`~waav.ProviderTimeoutError`, ``UNAVAILABLE`` and other transport failures →
+:class:`~waav.ProviderConnectionError`.
+
+**Reconnect.** A call that ends with a retryable error (connection, timeout, rate limit) is
+reopened with the session's backoff (``options["reconnect"]``); a routine end the vendor
+defines (:meth:`is_expected_end`, e.g. Google's stream-duration cap) is reopened at once
+without spending the retry budget. Audio queued but not yet taken by the failed call moves to
+the new one. Auth and protocol errors are not retried: they are reported, the state becomes
+``ERROR`` and later :meth:`send_audio` calls raise the error.
+
+**Finishing.** :meth:`disconnect` half-closes the request stream (the vendor then sends its
+last results and ends the call) and waits at most ``options["finish_timeout"]`` (3 s).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from abc import abstractmethod
+from collections import deque
+from collections.abc import Mapping
+from types import ModuleType
+from typing import Any
+from urllib.parse import urlsplit
+
+from waav._exceptions import (
+    ConfigError,
+    ProviderAuthError,
+    ProviderConnectionError,
+    ProviderError,
+    ProviderProtocolError,
+    ProviderRateLimitError,
+    ProviderTimeoutError,
+)
+from waav.providers._common import backoff_delays, parse_retry_after
+from waav.providers.base import BaseSTT, ConnectionState, ReconnectionConfig, STTConfig
+
+__all__ = ["StreamingGrpcSTT", "import_grpc", "status_error"]
+
+log = logging.getLogger("waav.providers.stt")
+
+_END = object()  # half-close marker in the request queue
+
+
+def import_grpc(extra: str) -> ModuleType:
+    """``grpc`` (with ``grpc.aio``), or a ConfigError naming the extra that installs it."""
+    try:
+        import grpc
+        import grpc.aio
+    except ImportError:
+        raise ConfigError(f"this provider needs grpcio: pip install 'waav[{extra}]'") from None
+    module: ModuleType = grpc
+    return module
+
+
+def status_error(
+    provider: str, code_name: str, details: str, retry_after: float | None = None
+) -> ProviderError:
+    """The waav error for a gRPC status (``code_name`` as in ``grpc.StatusCode.X.name``)."""
+    msg = f"{provider}: gRPC {code_name}: {details}".rstrip(": ")
+    if code_name in ("UNAUTHENTICATED", "PERMISSION_DENIED"):
+        return ProviderAuthError(msg, provider=provider)
+    if code_name == "RESOURCE_EXHAUSTED":
+        return ProviderRateLimitError(msg, provider=provider, retry_after=retry_after)
+    if code_name in ("INVALID_ARGUMENT", "FAILED_PRECONDITION", "OUT_OF_RANGE", "UNIMPLEMENTED"):
+        return ProviderProtocolError(msg, provider=provider)
+    if code_name == "DEADLINE_EXCEEDED":
+        return ProviderTimeoutError(msg, provider=provider)
+    if code_name in ("UNAVAILABLE", "CANCELLED", "UNKNOWN", "INTERNAL", "ABORTED"):
+        return ProviderConnectionError(msg, provider=provider)
+    return ProviderError(msg, provider=provider)
+
+
+class StreamingGrpcSTT(BaseSTT):
+    """A streaming STT session over one vendor gRPC call (see the module docstring)."""
+
+    kind = "stt"
+    #: The extra that installs this vendor's gRPC dependencies.
+    extra = "google"
+    #: Default ``host:port`` root (``https://`` → TLS).
+    default_url = ""
+    #: Largest audio payload per request (0: any).
+    max_frame_bytes = 0
+
+    def __init__(self, config: STTConfig) -> None:
+        super().__init__(config)
+        self._grpc: Any = None
+        self._channel: Any = None
+        self._call: Any = None
+        self._queue: asyncio.Queue[Any] = asyncio.Queue()
+        self._backlog: deque[bytes] = deque()
+        self._backlog_bytes = 0
+        self._ready = False
+        self._closing = False
+        self._fatal: ProviderError | None = None
+        self._supervisor: asyncio.Task[None] | None = None
+        self._writer: asyncio.Task[None] | None = None
+        self._unsent: list[bytes] = []
+        self._overflow_reported = False
+        self._last_send = time.monotonic()
+        #: Bytes of audio dropped because the (re)connect buffer was full.
+        self.dropped_audio_bytes = 0
+        #: Calls opened so far in this session (1 after connect, +1 per reconnect).
+        self.connections = 0
+
+    # ------------------------------------------------------------------------------------
+    # what a vendor adapter implements
+    # ------------------------------------------------------------------------------------
+    def check_config(self) -> None:
+        """Validate config and credentials (raise a waav error naming the missing env var)."""
+
+    async def metadata(self) -> list[tuple[str, str]]:
+        """Call metadata (auth); may refresh a token."""
+        return []
+
+    def channel_credentials(self) -> Any:
+        """TLS credentials for a secure channel (default: the system roots)."""
+        return self._grpc.ssl_channel_credentials()
+
+    @abstractmethod
+    def open_call(self, channel: Any, metadata: list[tuple[str, str]]) -> Any:
+        """Start the vendor's stream-stream method on ``channel`` (requests are written to the
+        returned call with ``write``, so a failed write never masks the server's status)."""
+
+    def first_requests(self) -> list[Any]:
+        """Requests sent before any audio (configuration)."""
+        return []
+
+    @abstractmethod
+    def audio_request(self, chunk: bytes) -> Any:
+        """One audio request message."""
+
+    @abstractmethod
+    async def handle_response(self, response: Any) -> None:
+        """Handle one response message: emit results."""
+
+    def is_expected_end(self, code_name: str, details: str) -> bool:
+        """True for routine call ends (stream-duration cap, idle timeout): reopen for free."""
+        return False
+
+    def keepalive_chunk(self) -> bytes | None:
+        """Audio sent after ``keepalive_interval`` seconds without audio (None: none)."""
+        return None
+
+    default_keepalive_interval: float | None = None
+
+    # ------------------------------------------------------------------------------------
+    # options
+    # ------------------------------------------------------------------------------------
+    def _opt_float(self, name: str, default: float | None) -> float | None:
+        value = self.config.options.get(name, default)
+        if value is None:
+            return None
+        try:
+            out = float(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{self.provider_id}: option {name} must be a number, got {value!r}") from None
+        if out < 0:
+            raise ConfigError(f"{self.provider_id}: option {name} must be >= 0, got {value!r}")
+        return out
+
+    @property
+    def connect_timeout(self) -> float:
+        return self._opt_float("connect_timeout", 10.0) or 10.0
+
+    @property
+    def finish_timeout(self) -> float:
+        value = self._opt_float("finish_timeout", 3.0)
+        return 3.0 if value is None else value
+
+    @property
+    def keepalive_interval(self) -> float | None:
+        return self._opt_float("keepalive_interval", self.default_keepalive_interval) or None
+
+    @property
+    def max_buffer_bytes(self) -> int:
+        seconds = self._opt_float("max_buffer_seconds", 10.0)
+        width = 1 if self.config.encoding.lower() in ("mulaw", "ulaw", "alaw") else 2
+        return int(
+            (10.0 if seconds is None else seconds) * self.config.sample_rate * self.config.channels * width
+        )
+
+    @property
+    def reconnection(self) -> ReconnectionConfig:
+        value = self.config.options.get("reconnect", True)
+        if isinstance(value, ReconnectionConfig):
+            return value
+        if isinstance(value, bool):
+            return ReconnectionConfig(enabled=value)
+        if isinstance(value, Mapping):
+            return ReconnectionConfig(**dict(value))
+        raise ConfigError(f"{self.provider_id}: option reconnect must be a bool or a mapping, got {value!r}")
+
+    @property
+    def buffered_bytes(self) -> int:
+        return self._backlog_bytes
+
+    def target(self, root: str) -> tuple[str, bool]:
+        """``(host:port, secure)`` for a base URL (``https://h`` → ``h:443`` over TLS)."""
+        if "://" not in root:
+            root = "https://" + root
+        parts = urlsplit(root)
+        secure = parts.scheme in ("https", "grpcs")
+        port = parts.port or (443 if secure else 80)
+        if not parts.hostname:
+            raise ConfigError(f"{self.provider_id}: base_url {root!r} has no host")
+        return f"{parts.hostname}:{port}", secure
+
+    @abstractmethod
+    def root_url(self) -> str:
+        """The endpoint root (config ``base_url`` or the vendor default)."""
+
+    # ------------------------------------------------------------------------------------
+    # BaseSTT
+    # ------------------------------------------------------------------------------------
+    async def connect(self) -> None:
+        if self.state in (ConnectionState.CONNECTED, ConnectionState.PROCESSING):
+            return
+        self._grpc = import_grpc(self.extra)
+        self.check_config()
+        _ = self.reconnection, self.keepalive_interval, self.max_buffer_bytes
+        address, secure = self.target(self.root_url())
+        self._closing = False
+        self._fatal = None
+        self.state = ConnectionState.CONNECTING
+        grpc = self._grpc
+        options = [("grpc.max_receive_message_length", 16 * 1024 * 1024)]
+        if secure:
+            self._channel = grpc.aio.secure_channel(address, self.channel_credentials(), options=options)
+        else:
+            self._channel = grpc.aio.insecure_channel(address, options=options)
+        try:
+            try:
+                await asyncio.wait_for(self._channel.channel_ready(), self.connect_timeout)
+            except asyncio.TimeoutError:
+                raise ProviderConnectionError(
+                    f"{self.provider_id}: cannot reach {address} within {self.connect_timeout:g} s",
+                    provider=self.provider_id,
+                ) from None
+            await self._open()
+        except BaseException as exc:
+            await self._close_channel()
+            self.state = (
+                ConnectionState.ERROR if isinstance(exc, ProviderError) else ConnectionState.DISCONNECTED
+            )
+            raise
+        self._supervisor = asyncio.create_task(self._supervise(), name=f"stt-{self.provider_id}")
+
+    async def send_audio(self, audio: bytes) -> None:
+        if self._fatal is not None:
+            raise self._fatal
+        if self._closing or self.state in (ConnectionState.DISCONNECTED, ConnectionState.ERROR):
+            raise ProviderError(f"{self.provider_id}: STT not connected", provider=self.provider_id)
+        if not audio:
+            return
+        self.stats.total_audio_bytes += len(audio)
+        data = bytes(audio)
+        most = self.max_frame_bytes or len(data)
+        for i in range(0, len(data), most):
+            self._put(data[i : i + most])
+
+    async def disconnect(self) -> None:
+        """Half-close the request stream, wait (bounded) for the last results, close."""
+        if self._channel is None:
+            self.state = ConnectionState.DISCONNECTED
+            return
+        self._closing = True
+        call = self._call
+        if call is not None and self._ready:
+            self._queue.put_nowait(_END)
+            with contextlib.suppress(asyncio.TimeoutError, Exception):
+                await asyncio.wait_for(self._wait_call(call), self.finish_timeout)
+        sup, self._supervisor = self._supervisor, None
+        if sup is not None and not sup.done():
+            sup.cancel()
+            with contextlib.suppress(BaseException):
+                await sup
+        await self._close_channel()
+        self._backlog.clear()
+        self._backlog_bytes = 0
+        self._fatal = None
+        self.state = ConnectionState.DISCONNECTED
+
+    # ------------------------------------------------------------------------------------
+    # internals
+    # ------------------------------------------------------------------------------------
+    def _put(self, chunk: bytes) -> None:
+        if self._ready:
+            self._queue.put_nowait(chunk)
+            self._last_send = time.monotonic()
+            return
+        self._backlog.append(chunk)
+        self._backlog_bytes += len(chunk)
+        limit, dropped = self.max_buffer_bytes, 0
+        while self._backlog_bytes > limit and self._backlog:
+            old = self._backlog.popleft()
+            self._backlog_bytes -= len(old)
+            dropped += len(old)
+        if dropped:
+            self.dropped_audio_bytes += dropped
+            if not self._overflow_reported:
+                self._overflow_reported = True
+                err = ProviderError(
+                    f"{self.provider_id}: audio buffer full while (re)connecting "
+                    f"(max_buffer_seconds bound of {limit} bytes); dropping the oldest audio",
+                    provider=self.provider_id,
+                )
+                task = asyncio.ensure_future(self._emit_error(err))
+                task.add_done_callback(lambda t: t.exception())
+
+    async def _write(self, call: Any, queue: asyncio.Queue[Any]) -> None:
+        """Feed one call from its queue; stop quietly when the call is over (the reader
+        reports why). A chunk whose write failed is kept for the next call."""
+        try:
+            for req in self.first_requests():
+                await call.write(req)
+            while True:
+                item = await queue.get()
+                if item is _END:
+                    await call.done_writing()
+                    return
+                try:
+                    await call.write(self.audio_request(item))
+                except BaseException:
+                    self._unsent.append(item)
+                    raise
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the call ended under us (AioRpcError, InvalidStateError, …)
+            log.debug("%s: request stream ended: %r", self.provider_id, exc)
+
+    async def _open(self) -> None:
+        """Start one call; raise the mapped error if the server refuses it at once."""
+        self._ready = False
+        old = self._queue
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+        self._queue = queue
+        # audio the previous call never took goes first, then what waited for this one
+        for item in self._unsent:
+            queue.put_nowait(item)
+        self._unsent.clear()
+        while not old.empty():
+            item = old.get_nowait()
+            if item is not _END:
+                queue.put_nowait(item)
+        while self._backlog:
+            queue.put_nowait(self._backlog.popleft())
+        self._backlog_bytes = 0
+        self._overflow_reported = False
+        metadata = await self.metadata()
+        self._stop_writer()
+        call = self.open_call(self._channel, metadata)
+        self._call = call
+        self._writer = asyncio.create_task(self._write(call, queue))
+        wait = self._opt_float("ready_wait", 1.0) or 0.0
+        headers = asyncio.ensure_future(call.initial_metadata())
+        done = asyncio.ensure_future(call.code())
+        try:
+            await asyncio.wait({headers, done}, timeout=wait, return_when="FIRST_COMPLETED")
+            if headers.done() and not done.done():
+                # a trailers-only refusal delivers its (empty) headers and status together
+                await asyncio.wait({done}, timeout=0.05)
+        finally:
+            headers.cancel()
+        if done.done():
+            code = done.result()
+            if code != self._grpc.StatusCode.OK:
+                raise await self._call_error(call)
+        else:
+            done.cancel()
+        self.connections += 1
+        self._ready = True
+        self._last_send = time.monotonic()
+        self.state = ConnectionState.CONNECTED
+
+    async def _call_error(self, call: Any) -> ProviderError:
+        code = await call.code()
+        details = await call.details() or ""
+        retry = None
+        with contextlib.suppress(Exception):
+            for key, value in await call.trailing_metadata() or ():
+                if key.lower() == "retry-after":
+                    retry = parse_retry_after(str(value))
+        return status_error(self.provider_id, code.name, details, retry)
+
+    async def _wait_call(self, call: Any) -> None:
+        with contextlib.suppress(Exception):
+            await call.code()
+
+    async def _read(self, call: Any) -> tuple[str, str] | None:
+        """Read the call to its end; None for OK, else ``(code name, details)``."""
+        grpc = self._grpc
+        try:
+            async for response in call:
+                try:
+                    await self.handle_response(response)
+                except ProviderError as exc:
+                    await self._emit_error(exc)
+                except Exception:  # a failing result callback must not end the stream
+                    log.exception("%s: error while handling a vendor message", self.provider_id)
+        except grpc.aio.AioRpcError as exc:
+            return exc.code().name, exc.details() or ""
+        except asyncio.CancelledError:
+            raise
+        code = await call.code()
+        if code == grpc.StatusCode.OK:
+            return None
+        return code.name, (await call.details()) or ""
+
+    async def _keepalive(self) -> None:
+        interval = self.keepalive_interval
+        if interval is None:
+            return
+        while True:
+            wait = self._last_send + interval - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+                continue
+            chunk = self.keepalive_chunk()
+            if chunk is None:
+                return
+            self._queue.put_nowait(chunk)
+            self._last_send = time.monotonic()
+
+    async def _supervise(self) -> None:
+        delays = backoff_delays(self.reconnection)
+        while True:
+            keeper = asyncio.create_task(self._keepalive())
+            try:
+                outcome = await self._read(self._call)
+            finally:
+                keeper.cancel()
+                with contextlib.suppress(BaseException):
+                    await keeper
+            self._ready = False
+            if self._closing:
+                return
+            if outcome is None:
+                err: ProviderError | None = ProviderConnectionError(
+                    f"{self.provider_id}: vendor ended the stream", provider=self.provider_id
+                )
+                expected = False
+            else:
+                expected = self.is_expected_end(*outcome)
+                err = None if expected else status_error(self.provider_id, *outcome)
+            self.state = ConnectionState.RECONNECTING
+            delay = 0.0
+            if not expected:
+                assert err is not None
+                if not self._retryable(err):
+                    await self._give_up(err)
+                    return
+                nxt = next(delays, None)
+                if nxt is None:
+                    await self._give_up(err)
+                    return
+                delay = max(nxt, getattr(err, "retry_after", None) or 0.0)
+                log.warning("%s: stream lost (%s); reconnecting in %.2f s", self.provider_id, err, delay)
+            while True:
+                if delay:
+                    await asyncio.sleep(delay)
+                if self._closing:
+                    return
+                try:
+                    await self._open()
+                    break
+                except ProviderError as exc:
+                    nxt = next(delays, None)
+                    if not self._retryable(exc) or nxt is None:
+                        await self._give_up(exc)
+                        return
+                    delay = max(nxt, getattr(exc, "retry_after", None) or 0.0)
+            delays = backoff_delays(self.reconnection)
+
+    def _retryable(self, error: ProviderError) -> bool:
+        if isinstance(error, (ProviderAuthError, ProviderProtocolError)):
+            return False
+        return self.reconnection.enabled
+
+    async def _give_up(self, error: ProviderError) -> None:
+        self._fatal = error
+        self.state = ConnectionState.ERROR
+        self._backlog.clear()
+        self._backlog_bytes = 0
+        await self._emit_error(error)
+
+    def _stop_writer(self) -> None:
+        writer, self._writer = self._writer, None
+        if writer is not None and not writer.done():
+            writer.cancel()
+
+    async def _close_channel(self) -> None:
+        self._stop_writer()
+        call, self._call = self._call, None
+        if call is not None:
+            call.cancel()
+        channel, self._channel = self._channel, None
+        if channel is not None:
+            with contextlib.suppress(Exception):
+                await channel.close()
+        self._ready = False
