@@ -167,6 +167,25 @@ async def test_drop_mid_stream_reconnects_and_keeps_going() -> None:
         await stt.disconnect()
 
 
+async def test_audio_sent_while_reconnecting_is_buffered_and_bounded() -> None:
+    async with FakeGoogleSpeech(script=["kept"], faults=Faults(drop_after=1)) as fake:
+        slow = {"initial_delay_ms": 300, "max_delay_ms": 300, "max_attempts": 2, "jitter": False}
+        stt, got = make(fake, reconnect=slow, max_buffer_seconds=0.15)  # 4800 bytes
+        await stt.connect()
+        await stt.send_audio(CHUNK)  # the first call ends UNAVAILABLE on this one
+        await got.wait_for(lambda: stt.state is ConnectionState.RECONNECTING)
+        for _ in range(3):
+            await stt.send_audio(CHUNK)  # 9600 bytes while reconnecting: whole oldest chunks go
+        assert stt.buffered_bytes == 3200
+        assert stt.dropped_audio_bytes == 6400
+        await got.wait_for(lambda: got.errors)
+        assert "max_buffer_seconds" in str(got.errors[0])
+        await got.wait_for(lambda: got.finals)  # the kept audio reached the new call
+        assert got.transcripts == ["kept"]
+        assert fake.requests[1].messages[1:] == [CHUNK]  # only the newest audio survived
+        await stt.disconnect()
+
+
 async def test_audio_timeout_reopens_quietly_and_keepalive_prevents_it() -> None:
     async with FakeGoogleSpeech(script=["back"], faults=Faults(idle_close_after=0.3)) as fake:
         stt, got = make(fake, keepalive_interval=0)

@@ -143,6 +143,20 @@ async def test_flush_on_disconnect_buffers_everything_until_the_end() -> None:
         assert len(fake.uploads[0].pcm16) == stt.stats.total_audio_bytes
 
 
+async def test_long_speech_is_cut_at_max_utterance_seconds() -> None:
+    async with FakeOpenAISTT(script=["part one", "part two"]) as fake:
+        stt, got = make(fake, max_utterance_seconds=1.0)
+        await stt.connect()
+        await feed(stt, silence(0.5) + speech(2.2))  # no pause: only the length bound cuts it
+        await got.wait_for(lambda: len(got.finals) == 2)  # before disconnect
+        assert [len(u.pcm16) / 2 / RATE for u in fake.uploads] == [pytest.approx(1.0, abs=0.02)] * 2
+        second = got.finals[1].words
+        assert second is not None
+        assert second[0].start == pytest.approx(got.finals[0].words[0].start + 1.0, abs=0.02)  # type: ignore[index]
+        await stt.disconnect()
+        assert len(fake.uploads) == 3  # the rest at disconnect
+
+
 async def test_finish_sends_the_open_utterance_and_waits_for_a_slow_answer() -> None:
     async with FakeOpenAISTT(script=["cut off"], faults=Faults(first_result_delay=0.3)) as fake:
         stt, got = make(fake)

@@ -8,8 +8,9 @@ dependency (extras ``waav[google]``, ``waav[gnani]``); a missing one is a
 **Connecting.** :meth:`connect` opens the channel (TLS, or plaintext for an ``http://``
 ``base_url`` such as a local fake), waits until it is ready, starts the call with the
 vendor's metadata (auth) and first request(s), and then waits briefly
-(``options["ready_wait"]``, 1 s) for the server's response headers so that a refused key
-(``UNAUTHENTICATED``) or quota error fails :meth:`connect` itself.
+(``options["ready_wait"]``, 0.5 s) for the server's response headers or status, so that a
+refused key (``UNAUTHENTICATED``) or quota error fails :meth:`connect` itself (servers that
+send headers only with the first result cost at most that wait).
 
 **Audio** is queued for the call's request stream (chunks above the vendor's
 ``max_frame_bytes`` are split). While (re)connecting it waits in a FIFO bounded by
@@ -376,7 +377,7 @@ class StreamingGrpcSTT(BaseSTT):
         call = self.open_call(self._channel, metadata)
         self._call = call
         self._writer = asyncio.create_task(self._write(call, queue))
-        wait = self._opt_float("ready_wait", 1.0) or 0.0
+        wait = self._opt_float("ready_wait", 0.5) or 0.0
         headers = asyncio.ensure_future(call.initial_metadata())
         done = asyncio.ensure_future(call.code())
         try:

@@ -390,9 +390,8 @@ class BufferedRestSTT(BaseSTT):
                 return
             except ProviderError as exc:
                 await self._emit_error(exc)
-            except Exception as exc:  # a failing result callback must not end the session
+            except Exception:  # a failing result callback must not end the session
                 log.exception("%s: error while delivering a transcript", self.provider_id)
-                del exc
             if self.state is ConnectionState.PROCESSING:
                 self.state = ConnectionState.CONNECTED
 
