@@ -157,6 +157,19 @@ async def test_partial_and_final_results_with_word_timings() -> None:
         assert got.errors == []
 
 
+async def test_big_chunks_are_sent_in_200_ms_audio_events() -> None:
+    async with FakeAWSTranscribe(script=["a", "b", "c"]) as fake:
+        stt, got = make(fake)
+        await stt.connect()
+        await stt.send_audio(CHUNK * 5)  # 500 ms in one call
+        await got.wait_for(lambda: len(got.finals) == 3)
+        await stt.disconnect()
+        sizes = [
+            len(p) for _, p in (decode_message(m) for m in fake.requests[0].messages if isinstance(m, bytes))
+        ]
+        assert sizes == [6400, 6400, 3200, 0]
+
+
 async def test_graceful_finish_flushes_pending_audio_into_a_final() -> None:
     async with FakeAWSTranscribe(script=["tail end"]) as fake:
         stt, got = make(fake)

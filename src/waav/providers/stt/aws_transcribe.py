@@ -13,7 +13,8 @@ encoding", "Handling errors"; API reference ``StartStreamTranscription``,
   A bad signature or key fails the handshake with HTTP 403.
 * Up: binary frames, each one event-stream message with headers ``:content-type:
   application/octet-stream``, ``:event-type: AudioEvent``, ``:message-type: event`` and raw
-  audio as payload (PCM16 LE for ``pcm``). An ``AudioEvent`` with an empty payload ends the
+  audio as payload (PCM16 LE for ``pcm``; at most 32 KB, 50–200 ms recommended; sent in 200 ms
+  pieces). An ``AudioEvent`` with an empty payload ends the
   stream: the service sends the last results and closes.
 * Down: ``:message-type: event`` / ``:event-type: TranscriptEvent`` with a JSON payload
   ``{"Transcript": {"Results": [{"ResultId", "StartTime", "EndTime", "IsPartial",
@@ -53,6 +54,8 @@ __all__ = ["DEFAULT_URL", "PATH", "PLUGIN", "AWSTranscribeSTT", "audio_event"]
 DEFAULT_URL = "wss://transcribestreaming.{region}.amazonaws.com:8443"
 PATH = "/stream-transcription-websocket"
 SERVICE = "transcribe"
+#: Largest audio chunk per ``AudioEvent`` (API reference: "The maximum audio chunk size is 32 KB").
+MAX_CHUNK = 32 * 1024
 _ENCODINGS = {"linear16": "pcm", "flac": "flac", "opus": "ogg-opus", "ogg": "ogg-opus"}
 #: options → query parameters (``snake_case`` → ``kebab-case``), passed when set.
 QUERY_OPTIONS = (
@@ -171,8 +174,8 @@ class AWSTranscribeSTT(StreamingWebSocketSTT):
 
     @property
     def max_frame_bytes(self) -> int:
-        # AWS recommends 50-200 ms chunks; keep each message well under its size limits
-        return max(2, self.bytes_per_second // 5)
+        # AWS recommends 50-200 ms chunks and caps an AudioEvent's audio at 32 KB
+        return max(2, min(self.bytes_per_second // 5, MAX_CHUNK))
 
     # --- protocol ----------------------------------------------------------------------
     def audio_frame(self, chunk: bytes) -> Frame:

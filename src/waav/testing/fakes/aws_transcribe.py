@@ -162,6 +162,8 @@ class FakeAWSTranscribe(ScriptedSTTFake):
             raise ProtocolViolation(f"Unexpected event headers {sorted(headers.items())}")
         if not payload:
             return ClientEvent("finish")
+        if len(payload) > 32 * 1024:
+            raise ProtocolViolation("The maximum audio chunk size is 32 KB")
         return ClientEvent("audio", payload)
 
     def _result(self, s: Session, words: list[Word], final: bool) -> dict[str, Any]:
