@@ -1,8 +1,8 @@
-"""AWS request signing (Signature Version 4, presigned URLs) and the event-stream codec.
+"""AWS presigned URLs (Signature Version 4 in the query) and the event-stream codec.
 
-Both are written from AWS's public specifications with the standard library only (no
-boto3/botocore): "Signature Version 4 signing process" / "Authenticating requests: using query
-parameters" and "Event stream encoding" (Amazon Transcribe developer guide).
+Both follow AWS's public specifications with the standard library only (no boto3/botocore):
+"Authenticating requests: using query parameters" (on top of :mod:`waav.providers._sigv4`)
+and "Event stream encoding" (Amazon Transcribe developer guide).
 
 **Event-stream message** (all integers big-endian)::
 
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
-import hmac
 import struct
 import uuid
 import zlib
@@ -26,17 +25,16 @@ from collections.abc import Mapping
 from urllib.parse import quote
 
 from waav._exceptions import ProviderProtocolError
+from waav.providers._sigv4 import ALGORITHM, canonical_query, signature
 
 __all__ = [
     "EMPTY_SHA256",
     "EventStreamError",
     "HeaderValue",
     "amz_date",
-    "canonical_query",
     "decode_message",
     "encode_message",
     "presign_url",
-    "signing_key",
 ]
 
 #: SHA-256 of an empty payload (what a presigned GET signs as its body hash).
@@ -151,34 +149,13 @@ def decode_message(data: bytes) -> tuple[dict[str, HeaderValue], bytes]:
     return headers, data[_PRELUDE + head_len : total - 4]
 
 
-# --- Signature Version 4 --------------------------------------------------------------
+# --- Signature Version 4 presigned URLs -----------------------------------------------
 
 
 def amz_date(when: _dt.datetime | None = None) -> str:
     """``YYYYMMDDTHHMMSSZ`` in UTC."""
     when = when or _dt.datetime.now(_dt.timezone.utc)
     return when.astimezone(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-
-
-def _hmac(key: bytes, msg: str) -> bytes:
-    return hmac.new(key, msg.encode(), hashlib.sha256).digest()
-
-
-def signing_key(secret: str, date: str, region: str, service: str) -> bytes:
-    """The SigV4 signing key for ``date`` (``YYYYMMDD``), region and service."""
-    k = _hmac(("AWS4" + secret).encode(), date)
-    k = _hmac(k, region)
-    k = _hmac(k, service)
-    return _hmac(k, "aws4_request")
-
-
-def _q(value: str) -> str:
-    return quote(value, safe="-_.~")
-
-
-def canonical_query(params: Mapping[str, str]) -> str:
-    """Query string with keys and values URI-encoded (RFC 3986) and sorted by key."""
-    return "&".join(f"{k}={v}" for k, v in sorted((_q(k), _q(v)) for k, v in params.items()))
 
 
 def presign_url(
@@ -199,15 +176,17 @@ def presign_url(
 ) -> str:
     """A SigV4 query-string-signed URL (signed header: ``host`` only).
 
-    ``host`` is exactly what the client sends as the ``Host`` header (with the port when it
-    is not the scheme's default).
+    The signing steps are :mod:`waav.providers._sigv4`'s; what differs from a header-signed
+    request is that the ``X-Amz-*`` fields travel in the query and are part of the canonical
+    query. ``host`` is exactly what the client sends as the ``Host`` header (with the port
+    when it is not the scheme's default).
     """
     stamp = amz_date(when)
     scope = f"{stamp[:8]}/{region}/{service}/aws4_request"
     query = dict(params)
     query.update(
         {
-            "X-Amz-Algorithm": "AWS4-HMAC-SHA256",
+            "X-Amz-Algorithm": ALGORITHM,
             "X-Amz-Credential": f"{access_key}/{scope}",
             "X-Amz-Date": stamp,
             "X-Amz-Expires": str(int(expires)),
@@ -216,11 +195,9 @@ def presign_url(
     )
     if session_token:
         query["X-Amz-Security-Token"] = session_token
+    canonical_qs = canonical_query(query.items())
     canonical = "\n".join(
-        [method, quote(path, safe="/-_.~"), canonical_query(query), f"host:{host}\n", "host", payload_hash]
+        [method, quote(path, safe="/-_.~"), canonical_qs, f"host:{host}\n", "host", payload_hash]
     )
-    to_sign = "\n".join(["AWS4-HMAC-SHA256", stamp, scope, hashlib.sha256(canonical.encode()).hexdigest()])
-    signature = hmac.new(
-        signing_key(secret_key, stamp[:8], region, service), to_sign.encode(), hashlib.sha256
-    )
-    return f"{scheme}://{host}{path}?{canonical_query(query)}&X-Amz-Signature={signature.hexdigest()}"
+    sig = signature(canonical, stamp, secret_key, region, service)
+    return f"{scheme}://{host}{path}?{canonical_qs}&X-Amz-Signature={sig}"
