@@ -4,6 +4,8 @@
 ``waav convert``   convert a WAV file (channels, encoding, gain, noise gate) with the kernels;
                    ``waav convert --demo OUT.wav`` converts a generated test signal
 ``waav providers`` list built-in and discovered plugins (aliases, features, state)
+``waav transcribe`` transcribe a WAV file offline (``whisper`` or ``pocketsphinx``; extra ``local``)
+``waav speak``      synthesise text to a WAV file offline (``hibari``, or ``espeak`` with its extra)
 """
 
 from __future__ import annotations
@@ -150,6 +152,110 @@ def _providers(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Progress:
+    """A one-line progress bar on stderr, drawn only when stderr is a terminal."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.enabled = sys.stderr.isatty()
+        self._drawn = False
+
+    def __call__(self, done: float, total: float) -> None:
+        if not self.enabled or total <= 0:
+            return
+        frac = min(1.0, done / total)
+        bar = "#" * round(30 * frac)
+        sys.stderr.write(f"\r{self.label} [{bar:<30}] {100 * frac:5.1f}% {done:6.1f}/{total:.1f} s")
+        sys.stderr.flush()
+        self._drawn = True
+
+    def close(self) -> None:
+        if self._drawn:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+def _options(pairs: Sequence[str] | None) -> dict[str, Any]:
+    """``KEY=VALUE`` pairs → provider options (values parsed as JSON when they parse)."""
+    out: dict[str, Any] = {}
+    for pair in pairs or ():
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise WaavError(f"--option takes KEY=VALUE, got {pair!r}")
+        try:
+            out[key] = json.loads(value)
+        except ValueError:
+            out[key] = value
+    return out
+
+
+def _transcribe(args: argparse.Namespace) -> int:
+    from waav.providers.local import batch
+
+    provider = batch.stt_provider(args.provider)
+    options = _options(args.option)
+    if args.model_path:
+        options["model_path"] = args.model_path
+    if args.cpu_threads is not None:
+        options["cpu_threads"] = args.cpu_threads
+    wav = read_wav(args.file)
+    progress = _Progress(f"{provider}")
+    try:
+        result = batch.transcribe(
+            wav.pcm16, wav.sample_rate, wav.channels, provider=provider, options=options, progress=progress
+        )
+    finally:
+        progress.close()
+    if args.json:
+        print(json.dumps({"file": str(args.file), "sample_rate": wav.sample_rate,
+                          "channels": wav.channels, **result.to_dict()}))
+    else:
+        print(result.text)
+        print(
+            f"{args.file}: {result.duration_s:.1f} s of audio, {len(result.segments)} utterance(s), "
+            f"{result.elapsed_s:.2f} s with {provider} ({result.rtf:.1f}x real time)",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def _speak(args: argparse.Namespace) -> int:
+    from waav.providers.local import batch
+
+    provider = batch.tts_provider(args.provider)
+    text = args.text
+    if text == "-":
+        text = sys.stdin.read()
+    result = batch.synthesize(
+        text,
+        provider=provider,
+        sample_rate=args.rate,
+        options=_options(args.option),
+        speaking_rate=args.speed,
+        voice=args.voice,
+    )
+    write_wav(args.output, result.pcm16, result.sample_rate)
+    summary = {
+        "provider": provider,
+        "output": str(args.output),
+        "sample_rate": result.sample_rate,
+        "seconds": round(result.duration_s, 3),
+        "sentences": result.sentences,
+        "elapsed_s": round(result.elapsed_s, 4),
+        "first_audio_s": round(result.first_audio_s, 4),
+        "x_realtime": round(result.rtf, 1),
+    }
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(
+            f"{args.output}: {result.duration_s:.2f} s at {result.sample_rate} Hz from {provider} "
+            f"({result.sentences} sentence(s), {result.elapsed_s * 1000:.0f} ms, {result.rtf:.0f}x real time, "
+            f"first audio after {result.first_audio_s * 1000:.0f} ms)"
+        )
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="waav", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"waav {__version__}")
@@ -181,6 +287,26 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=_providers)
+
+    p = sub.add_parser("transcribe", help="transcribe a WAV file with an offline engine (no network)")
+    p.add_argument("file", type=Path, metavar="FILE.wav", help="WAV file (any rate, channels, PCM/float/G.711)")
+    p.add_argument("--provider", default="whisper", help="whisper (default) or pocketsphinx")
+    p.add_argument("--model-path", help="whisper: a CTranslate2 model directory instead of the bundled tiny.en")
+    p.add_argument("--cpu-threads", type=int, help="whisper: CPU threads (default 2)")
+    p.add_argument("--option", action="append", metavar="KEY=VALUE", help="provider option (repeatable)")
+    p.add_argument("--json", action="store_true", help="print a JSON result (text, segments, timing)")
+    p.set_defaults(func=_transcribe)
+
+    p = sub.add_parser("speak", help="synthesise text to a WAV file with an offline engine (no network)")
+    p.add_argument("text", help='the text to say ("-" reads stdin)')
+    p.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.wav", help="WAV file to write")
+    p.add_argument("--provider", default="hibari", help="hibari (default) or espeak (extra waav[espeak], GPL)")
+    p.add_argument("--rate", type=int, help="output sample rate in Hz (default: the engine's own)")
+    p.add_argument("--speed", type=float, default=1.0, help="speaking rate (1.0 = normal)")
+    p.add_argument("--voice", help="voice (hibari: heart; espeak: e.g. en-us)")
+    p.add_argument("--option", action="append", metavar="KEY=VALUE", help="provider option (repeatable)")
+    p.add_argument("--json", action="store_true", help="print a JSON summary")
+    p.set_defaults(func=_speak)
     return parser
 
 
