@@ -207,8 +207,16 @@ def _transcribe(args: argparse.Namespace) -> int:
     finally:
         progress.close()
     if args.json:
-        print(json.dumps({"file": str(args.file), "sample_rate": wav.sample_rate,
-                          "channels": wav.channels, **result.to_dict()}))
+        print(
+            json.dumps(
+                {
+                    "file": str(args.file),
+                    "sample_rate": wav.sample_rate,
+                    "channels": wav.channels,
+                    **result.to_dict(),
+                }
+            )
+        )
     else:
         print(result.text)
         print(
@@ -250,8 +258,8 @@ def _speak(args: argparse.Namespace) -> int:
     else:
         print(
             f"{args.output}: {result.duration_s:.2f} s at {result.sample_rate} Hz from {provider} "
-            f"({result.sentences} sentence(s), {result.elapsed_s * 1000:.0f} ms, {result.rtf:.0f}x real time, "
-            f"first audio after {result.first_audio_s * 1000:.0f} ms)"
+            f"({result.sentences} sentence(s), {result.elapsed_s * 1000:.0f} ms, "
+            f"{result.rtf:.0f}x real time, first audio after {result.first_audio_s * 1000:.0f} ms)"
         )
     return 0
 
@@ -289,9 +297,13 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_providers)
 
     p = sub.add_parser("transcribe", help="transcribe a WAV file with an offline engine (no network)")
-    p.add_argument("file", type=Path, metavar="FILE.wav", help="WAV file (any rate, channels, PCM/float/G.711)")
+    p.add_argument(
+        "file", type=Path, metavar="FILE.wav", help="WAV file (any rate, channels, PCM/float/G.711)"
+    )
     p.add_argument("--provider", default="whisper", help="whisper (default) or pocketsphinx")
-    p.add_argument("--model-path", help="whisper: a CTranslate2 model directory instead of the bundled tiny.en")
+    p.add_argument(
+        "--model-path", help="whisper: a CTranslate2 model directory instead of the bundled tiny.en"
+    )
     p.add_argument("--cpu-threads", type=int, help="whisper: CPU threads (default 2)")
     p.add_argument("--option", action="append", metavar="KEY=VALUE", help="provider option (repeatable)")
     p.add_argument("--json", action="store_true", help="print a JSON result (text, segments, timing)")
@@ -300,7 +312,9 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("speak", help="synthesise text to a WAV file with an offline engine (no network)")
     p.add_argument("text", help='the text to say ("-" reads stdin)')
     p.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.wav", help="WAV file to write")
-    p.add_argument("--provider", default="hibari", help="hibari (default) or espeak (extra waav[espeak], GPL)")
+    p.add_argument(
+        "--provider", default="hibari", help="hibari (default) or espeak (extra waav[espeak], GPL)"
+    )
     p.add_argument("--rate", type=int, help="output sample rate in Hz (default: the engine's own)")
     p.add_argument("--speed", type=float, default=1.0, help="speaking rate (1.0 = normal)")
     p.add_argument("--voice", help="voice (hibari: heart; espeak: e.g. en-us)")

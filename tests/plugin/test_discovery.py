@@ -87,7 +87,7 @@ def test_entry_points_are_discovered_and_broken_ones_reported(throwaway: Path) -
     assert missing.state == "failed"
     assert "ModuleNotFoundError" in missing.stats["last_error"]
     # the built-ins and other plugins are unaffected
-    assert reg.stt_provider_count() == 12
+    assert reg.stt_provider_count() == 13 + 1  # 11 upstream + 2 local + the throwaway
 
 
 def test_entry_points_load_once_and_lazily(throwaway: Path) -> None:

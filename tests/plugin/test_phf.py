@@ -52,18 +52,25 @@ UPSTREAM: dict[str, dict[str, list[str]]] = {
     },
     "realtime": {"openai": [], "hume": ["hume_evi", "hume-evi", "evi"]},
 }
+# waav's own offline engines (issue 7), beside the upstream names
+LOCAL: dict[str, dict[str, list[str]]] = {
+    "stt": {"whisper": ["faster-whisper", "local-whisper"], "pocketsphinx": ["sphinx", "cmu-sphinx"]},
+    "tts": {"hibari": ["hibari-tts", "local-tts"], "espeak": ["espeak-ng"]},
+}
+ALL = {k: {**UPSTREAM.get(k, {}), **LOCAL.get(k, {})} for k in ("stt", "tts", "realtime")}
 
 
 def _expected() -> set[tuple[str, str, str]]:
-    return {(k, n, cid) for k, ids in UPSTREAM.items() for cid, al in ids.items() for n in (cid, *al)}
+    return {(k, n, cid) for k, ids in ALL.items() for cid, al in ids.items() for n in (cid, *al)}
 
 
-def test_catalog_has_the_upstream_25_with_their_aliases() -> None:
+def test_catalog_has_the_upstream_25_with_their_aliases_and_the_local_engines() -> None:
     doc = json.loads(CATALOG.read_text())
     got = {(p["kind"], p["id"]): sorted(p["aliases"]) for p in doc["providers"]}
-    want = {(k, cid): sorted(al) for k, ids in UPSTREAM.items() for cid, al in ids.items()}
+    want = {(k, cid): sorted(al) for k, ids in ALL.items() for cid, al in ids.items()}
     assert got == want
-    assert len(got) == 25
+    assert len(got) == 25 + 4
+    assert len([1 for k, ids in UPSTREAM.items() for _ in ids]) == 25
 
 
 def test_generated_table_is_not_stale() -> None:
@@ -170,7 +177,7 @@ def test_str_subclass_and_kind_copies(phf: ModuleType) -> None:
 
 
 def test_canonical_ids(phf: ModuleType) -> None:
-    for kind, ids in UPSTREAM.items():
+    for kind, ids in ALL.items():
         assert sorted(phf.canonical_ids(kind)) == sorted(ids)
 
 

@@ -22,9 +22,9 @@ from .plugins_for_tests import EchoSTT, EchoSTTCapability
 
 
 def test_builtin_catalog_counts_and_names(registry: PluginRegistry) -> None:
-    # aliases are names, not extra registrations (the upstream listed 21/28/5)
-    assert registry.stt_provider_count() == 11
-    assert registry.tts_provider_count() == 12
+    # aliases are names, not extra registrations (the upstream listed 21/28/5); + 2 local each
+    assert registry.stt_provider_count() == 11 + 2
+    assert registry.tts_provider_count() == 12 + 2
     assert registry.realtime_provider_count() == 2
     assert "microsoft-azure" in registry.get_stt_provider_names()
     assert "azure" not in registry.get_stt_provider_names()
@@ -77,7 +77,7 @@ def test_register_custom_stt_and_create_by_alias(registry: PluginRegistry) -> No
     assert isinstance(stt, EchoSTT)
     assert stt.config.provider == "echo-stt"
     assert stt.config.language == "de-DE"
-    assert registry.stt_provider_count() == 12
+    assert registry.stt_provider_count() == 13 + 1
     assert registry.plugin("stt:echo-stt").stats["call_count"] == 1
 
 

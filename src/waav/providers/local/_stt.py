@@ -21,6 +21,7 @@ import numpy as np
 
 from waav import audio
 from waav._exceptions import AudioFormatError, ProviderError
+from waav.audio import _vad_py  # the interface of the native VadSegmenter, for typing
 from waav.providers._audio import canonical_encoding
 from waav.providers.base import BaseSTT, ConnectionState, STTConfig
 from waav.providers.local._engine import float_option, int_option, run_blocking
@@ -56,7 +57,8 @@ class InputConverter:
         self._carry, data = data[cut:], data[:cut]
         pcm = self._decode(data)
         if self._resampler is not None:
-            return bytes(self._resampler.process(pcm, last=last))
+            out: bytes = self._resampler.process(pcm, last=last)
+            return out
         return pcm
 
     def _decode(self, data: bytes) -> bytes:
@@ -72,7 +74,8 @@ class InputConverter:
             return audio.stereo_to_mono(pcm)
         if self.channels > 2:
             x = np.frombuffer(pcm, "<i2").reshape(-1, self.channels).astype(np.int32)
-            return (x.sum(axis=1) // self.channels).astype("<i2").tobytes()
+            mixed: bytes = (x.sum(axis=1) // self.channels).astype("<i2").tobytes()
+            return mixed
         return pcm
 
 
@@ -81,7 +84,7 @@ def to_mono16k(pcm16: bytes, rate: int, channels: int) -> bytes:
     return InputConverter("linear16", rate, channels).feed(pcm16, last=True)
 
 
-def segmenter_for(options: dict[str, Any], provider: str) -> audio.VadSegmenter:
+def segmenter_for(options: dict[str, Any], provider: str) -> _vad_py.VadSegmenter:
     """The VAD that cuts utterances, from the session ``options`` (documented per engine)."""
     max_s = options.get("max_utterance_s", 30.0)
     return audio.VadSegmenter(
@@ -92,7 +95,9 @@ def segmenter_for(options: dict[str, Any], provider: str) -> audio.VadSegmenter:
         pre_roll_ms=float_option(options, provider, "pre_roll_ms", 300.0, 0.0, 2000.0),
         hangover_ms=float_option(options, provider, "hangover_ms", 300.0, 20.0, 5000.0),
         min_speech_ms=float_option(options, provider, "min_speech_ms", 100.0, 20.0, 5000.0),
-        max_utterance_s=None if max_s is None else float_option(options, provider, "max_utterance_s", 30, 1, 600),
+        max_utterance_s=None
+        if max_s is None
+        else float_option(options, provider, "max_utterance_s", 30, 1, 600),
     )
 
 
@@ -195,8 +200,12 @@ class LocalSTT(BaseSTT):
                 raise
             except Exception as exc:
                 # one utterance the engine could not handle: report it, keep the session
-                error = exc if isinstance(exc, ProviderError) else ProviderError(
-                    f"{self.provider_id}: {type(exc).__name__}: {exc}", provider=self.provider_id
+                error = (
+                    exc
+                    if isinstance(exc, ProviderError)
+                    else ProviderError(
+                        f"{self.provider_id}: {type(exc).__name__}: {exc}", provider=self.provider_id
+                    )
                 )
                 await self._emit_error(error)
 

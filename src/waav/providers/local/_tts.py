@@ -147,7 +147,9 @@ class LocalTTS(BaseTTS):
                 if data:
                     if first:
                         self.last_first_audio_s, first = loop.time() - t0, False
-                    await self._emit_audio(AudioData(data, dst_rate, out_format, _ms(data, out_format, dst_rate)))
+                    await self._emit_audio(
+                        AudioData(data, dst_rate, out_format, _ms(data, out_format, dst_rate))
+                    )
             tail = converter.flush()
             if tail:
                 await self._emit_audio(AudioData(tail, dst_rate, out_format, _ms(tail, out_format, dst_rate)))
@@ -155,8 +157,12 @@ class LocalTTS(BaseTTS):
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            error = exc if isinstance(exc, ProviderError) else ProviderError(
-                f"{self.provider_id}: {type(exc).__name__}: {exc}", provider=self.provider_id
+            error = (
+                exc
+                if isinstance(exc, ProviderError)
+                else ProviderError(
+                    f"{self.provider_id}: {type(exc).__name__}: {exc}", provider=self.provider_id
+                )
             )
             await self._emit_error(error)
         finally:

@@ -21,12 +21,24 @@ from waav._exceptions import ConfigError
 from waav.providers.base import STTConfig
 from waav.providers.local._stt import RATE, segmenter_for, to_mono16k
 
-__all__ = ["STT_PROVIDERS", "TTS_PROVIDERS", "Segment", "Synthesis", "Transcription", "synthesize", "transcribe"]
+__all__ = [
+    "STT_PROVIDERS",
+    "TTS_PROVIDERS",
+    "Segment",
+    "Synthesis",
+    "Transcription",
+    "synthesize",
+    "transcribe",
+]
 
 STT_PROVIDERS = ("whisper", "pocketsphinx")
 TTS_PROVIDERS = ("hibari", "espeak")
-_STT_ALIASES = {"faster-whisper": "whisper", "local-whisper": "whisper", "sphinx": "pocketsphinx",
-                "cmu-sphinx": "pocketsphinx"}
+_STT_ALIASES = {
+    "faster-whisper": "whisper",
+    "local-whisper": "whisper",
+    "sphinx": "pocketsphinx",
+    "cmu-sphinx": "pocketsphinx",
+}
 _TTS_ALIASES = {"hibari-tts": "hibari", "local-tts": "hibari", "espeak-ng": "espeak"}
 
 
@@ -58,7 +70,9 @@ class Transcription:
             "duration_s": round(self.duration_s, 3),
             "elapsed_s": round(self.elapsed_s, 3),
             "x_realtime": round(self.rtf, 2),
-            "segments": [{"start": round(s.start, 3), "end": round(s.end, 3), "text": s.text} for s in self.segments],
+            "segments": [
+                {"start": round(s.start, 3), "end": round(s.end, 3), "text": s.text} for s in self.segments
+            ],
         }
 
 
@@ -114,7 +128,7 @@ def transcribe(
     events = [e for e in (*seg.process(pcm), *seg.flush()) if e.kind == "end" and e.audio]
     segments: list[Segment] = []
     for e in events:
-        text = recognise(bytes(e.audio), float(e.start or 0.0)).strip()
+        text = recognise(bytes(e.audio or b""), float(e.start or 0.0)).strip()
         if text:
             segments.append(Segment(float(e.start or 0.0), float(e.end or 0.0), text))
         if progress is not None:
@@ -164,7 +178,9 @@ def synthesize(
         from waav.providers.local import hibari
 
         if voice not in (None, hibari.VOICE):
-            raise ConfigError(f"hibari: voice {voice!r} is not available offline; the bundled voice is 'heart'")
+            raise ConfigError(
+                f"hibari: voice {voice!r} is not available offline; the bundled voice is 'heart'"
+            )
         heng = hibari.engine(int(opts.get("threads", 1)))
         speed = min(2.0, max(0.5, speaking_rate))
         seed = opts.get("seed", 0)
@@ -191,7 +207,9 @@ def synthesize(
     out = bytearray()
     for i, sentence in enumerate(sentences):
         samples = gen(sentence)
-        pcm = samples.astype("<i2").tobytes() if samples.dtype == np.int16 else audio.float32_to_int16(samples)
+        pcm = (
+            samples.astype("<i2").tobytes() if samples.dtype == np.int16 else audio.float32_to_int16(samples)
+        )
         out += resampler.process(pcm) if resampler is not None else pcm
         if i == 0:
             first = time.perf_counter() - t0

@@ -58,7 +58,7 @@ ASSETS_SHA256 = {
 def assets_dir() -> Path:
     """``hibari/assets`` of the installed package (raises naming the extra if absent)."""
     hb = require("hibari", EXTRA, PROVIDER)
-    return Path(hb.__file__).parent / "assets"
+    return Path(str(hb.__file__)).parent / "assets"
 
 
 class HibariEngine:

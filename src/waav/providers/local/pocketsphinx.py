@@ -52,7 +52,7 @@ _FILE_OPTIONS = ("hmm", "lm", "dict")
 def bundled_model_dir() -> Path:
     """``pocketsphinx/model/en-us`` of the installed package (not ``POCKETSPHINX_PATH``)."""
     ps = require("pocketsphinx", EXTRA, PROVIDER)
-    return Path(ps.__file__).parent / "model" / "en-us"
+    return Path(str(ps.__file__)).parent / "model" / "en-us"
 
 
 def new_decoder(options: dict[str, Any] | None = None) -> Any:

