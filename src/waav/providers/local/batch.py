@@ -19,6 +19,7 @@ import numpy as np
 from waav import audio
 from waav._exceptions import ConfigError
 from waav.providers.base import STTConfig
+from waav.providers.local._engine import float_option
 from waav.providers.local._stt import RATE, segmenter_for, to_mono16k
 
 __all__ = [
@@ -92,16 +93,45 @@ def tts_provider(name: str) -> str:
     return key
 
 
-def _recogniser(provider: str, options: dict[str, Any]) -> Callable[[bytes, float], str]:
+Recogniser = Callable[[bytes, float], list[Segment]]
+
+
+def _recogniser(provider: str, options: dict[str, Any]) -> Recogniser:
+    """``recognise(pcm16k, start_s) -> segments`` for one piece of a file."""
     if provider == "whisper":
         from waav.providers.local import whisper
 
         eng = whisper.engine_for(STTConfig(provider="whisper", options=options))
-        return lambda pcm, start: eng.transcribe(pcm, offset=start).text
+        beam = int(options.get("beam_size", 5))
+
+        def by_whisper(pcm: bytes, start: float) -> list[Segment]:
+            result = eng.transcribe(pcm, beam_size=beam, offset=start)
+            return [Segment(a, e, t) for a, e, t in result.segments]
+
+        return by_whisper
     from waav.providers.local import pocketsphinx
 
     decoder = pocketsphinx.new_decoder(options)
-    return lambda pcm, start: pocketsphinx.transcribe(decoder, pcm)
+
+    def by_sphinx(pcm: bytes, start: float) -> list[Segment]:
+        text = pocketsphinx.transcribe(decoder, pcm)
+        return [Segment(start, start + len(pcm) / 2 / RATE, text)] if text else []
+
+    return by_sphinx
+
+
+def _windows(events: list[Any], window_s: float) -> list[tuple[float, float]]:
+    """Pack consecutive VAD utterances into spans of at most ``window_s`` seconds, cut only
+    in the silences between them (Whisper reads 30 s at a time; one short utterance per
+    call would pay for a whole window each time)."""
+    spans: list[tuple[float, float]] = []
+    for e in events:
+        a, b = float(e.start or 0.0), float(e.end or 0.0)
+        if spans and b - spans[-1][0] <= window_s:
+            spans[-1] = (spans[-1][0], b)
+        else:
+            spans.append((a, b))
+    return spans
 
 
 def transcribe(
@@ -115,8 +145,10 @@ def transcribe(
 ) -> Transcription:
     """Transcribe interleaved int16 PCM (any rate/channels) with an offline engine.
 
-    ``progress(done_s, total_s)`` is called after each utterance. The model load is not
-    counted in ``elapsed_s``.
+    The VAD cuts the file into utterances. For ``whisper`` consecutive utterances are packed
+    into pieces of up to ``options["window_s"]`` (30) seconds, cut only in silences;
+    ``window_s`` 0 sends each utterance alone. ``progress(done_s, total_s)`` is called after
+    each piece. The model load is not counted in ``elapsed_s``.
     """
     name = stt_provider(provider)
     opts = dict(options or {})
@@ -126,13 +158,16 @@ def transcribe(
     total = len(pcm) / 2 / RATE
     seg = segmenter_for(opts, name)
     events = [e for e in (*seg.process(pcm), *seg.flush()) if e.kind == "end" and e.audio]
+    window_s = float_option(opts, name, "window_s", 30.0, 0.0, 600.0) if name == "whisper" else 0.0
+    if window_s > 0:
+        pieces = _windows(events, window_s)
+    else:
+        pieces = [(float(e.start or 0.0), float(e.end or 0.0)) for e in events]
     segments: list[Segment] = []
-    for e in events:
-        text = recognise(bytes(e.audio or b""), float(e.start or 0.0)).strip()
-        if text:
-            segments.append(Segment(float(e.start or 0.0), float(e.end or 0.0), text))
+    for a, b in pieces:
+        segments += recognise(pcm[2 * round(a * RATE) : 2 * round(b * RATE)], a)
         if progress is not None:
-            progress(min(total, float(e.end or total)), total)
+            progress(min(total, b), total)
     if progress is not None:
         progress(total, total)
     elapsed = time.perf_counter() - t0

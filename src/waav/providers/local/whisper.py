@@ -62,11 +62,13 @@ _COMPUTE_TYPES = ("int8", "int8_float32", "int16", "float32", "default", "auto")
 
 @dataclass(frozen=True)
 class Transcript:
-    """One utterance's text, confidence (mean token probability) and word timings."""
+    """One utterance's text, confidence (mean token probability), word timings and
+    Whisper's own segments as ``(start, end, text)`` in stream seconds."""
 
     text: str
     confidence: float
     words: tuple[WordTiming, ...] | None = None
+    segments: tuple[tuple[float, float, str], ...] = ()
 
 
 def bundled_model_dir() -> Path:
@@ -117,10 +119,12 @@ class WhisperEngine:
         texts: list[str] = []
         logprobs: list[float] = []
         words: list[WordTiming] = []
+        spans: list[tuple[float, float, str]] = []
         for seg in segments:  # a generator: decoding happens while iterating
             if seg.text.strip():
                 texts.append(seg.text.strip())
                 logprobs.append(float(seg.avg_logprob))
+                spans.append((offset + float(seg.start), offset + float(seg.end), seg.text.strip()))
             for w in seg.words or ():
                 words.append(
                     WordTiming(
@@ -128,7 +132,9 @@ class WhisperEngine:
                     )
                 )
         confidence = clamp_confidence(sum(logprobs) / len(logprobs)) if logprobs else 0.0
-        return Transcript(" ".join(texts), confidence, tuple(words) if word_timestamps else None)
+        return Transcript(
+            " ".join(texts), confidence, tuple(words) if word_timestamps else None, tuple(spans)
+        )
 
 
 def _load(
