@@ -220,7 +220,7 @@ def _transcribe(args: argparse.Namespace) -> int:
     else:
         print(result.text)
         print(
-            f"{args.file}: {result.duration_s:.1f} s of audio, {len(result.segments)} utterance(s), "
+            f"{args.file}: {result.duration_s:.1f} s of audio, {len(result.segments)} segment(s), "
             f"{result.elapsed_s:.2f} s with {provider} ({result.rtf:.1f}x real time)",
             file=sys.stderr,
         )

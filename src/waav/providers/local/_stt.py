@@ -132,6 +132,8 @@ class LocalSTT(BaseSTT):
 
     # --- BaseSTT ------------------------------------------------------------------------
     async def connect(self) -> None:
+        if self._worker is not None:  # already connected
+            return
         cfg = self.config
         self.state = ConnectionState.CONNECTING
         try:
