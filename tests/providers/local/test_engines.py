@@ -58,8 +58,15 @@ async def test_whisper_refuses_a_model_whose_hash_does_not_match(monkeypatch: py
 
 
 def test_pocketsphinx_refuses_a_model_whose_hash_does_not_match(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(pocketsphinx.MODEL_SHA256, "en-us/mdef", "f" * 64)
+    table = pocketsphinx.expected_hashes()
+    monkeypatch.setitem(table, "en-us/mdef", "f" * 64)
     with pytest.raises(ModelIntegrityError, match="mdef"):
+        pocketsphinx.new_decoder()
+
+
+def test_pocketsphinx_version_without_known_hashes_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pocketsphinx, "MODEL_SHA256_BY_VERSION", {"0.0.1": {}})
+    with pytest.raises(ModelIntegrityError, match=r"knows the model hashes of 0\.0\.1 only"):
         pocketsphinx.new_decoder()
 
 

@@ -1,6 +1,7 @@
 """Offline STT ``pocketsphinx``: CMU PocketSphinx 5 with its bundled US-English model.
 
-Install: ``pip install "waav[local]"`` (pocketsphinx 5.1.1, BSD-style licence; the en-US
+Install: ``pip install "waav[local]"`` (pocketsphinx 5.1.1; 5.0.4 on CPython 3.10 and 3.12,
+which 5.1.1 has no wheels for. BSD-style licence; the en-US
 acoustic model, language model and dictionary ship inside the wheel and are checked
 against the SHA-256 digests below when first used). Small (39 MB) and fast, but on real
 human speech far less accurate than ``whisper`` (about 33 % WER against 0 % in waav's
@@ -27,10 +28,18 @@ from typing import Any
 from waav._exceptions import ConfigError
 from waav.plugin import PluginConstructor
 from waav.providers.base import STTConfig, STTResult
-from waav.providers.local._engine import require, run_blocking, verify_files
+from waav.providers.local._engine import ModelIntegrityError, require, run_blocking, verify_files
 from waav.providers.local._stt import RATE, LocalSTT, segmenter_for
 
-__all__ = ["MODEL_SHA256", "PLUGIN", "PocketsphinxSTT", "bundled_model_dir", "new_decoder", "transcribe"]
+__all__ = [
+    "MODEL_SHA256",
+    "MODEL_SHA256_BY_VERSION",
+    "PLUGIN",
+    "PocketsphinxSTT",
+    "bundled_model_dir",
+    "new_decoder",
+    "transcribe",
+]
 
 PROVIDER = "pocketsphinx"
 EXTRA = "local"
@@ -46,7 +55,35 @@ MODEL_SHA256 = {
     "en-us/variances": "b00d696f85e96834fc10f8e5f06428d8c4db6bffdbe5845b6f69bf6efbc48fa5",
     "en-us.lm.bin": "db21d0642286677699e6dbc859d2e5395570222361999387ce60f6e1d01995d6",
 }
+#: pocketsphinx 5.1.1 has wheels for CPython 3.11 and 3.13 only, so the ``local`` extra pins
+#: 5.0.4 on 3.10 and 3.12; its model differs from 5.1.1's in the dictionary alone.
+MODEL_SHA256_BY_VERSION = {
+    "5.1.1": MODEL_SHA256,
+    "5.0.4": {
+        **MODEL_SHA256,
+        "cmudict-en-us.dict": "cb01cf8b6a47f5a97ed46b01e96ea8a924d07d1abfd770f787836013df8537da",
+    },
+}
 _FILE_OPTIONS = ("hmm", "lm", "dict")
+
+
+def expected_hashes() -> dict[str, str]:
+    """The digests for the installed pocketsphinx version (an unknown version is refused)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        installed = version("pocketsphinx")
+    except PackageNotFoundError:
+        installed = "unknown"
+    table = MODEL_SHA256_BY_VERSION.get(installed)
+    if table is None:
+        raise ModelIntegrityError(
+            f"{PROVIDER}: pocketsphinx {installed} is installed, but waav knows the model hashes of "
+            f"{', '.join(sorted(MODEL_SHA256_BY_VERSION))} only; install the pinned one with: "
+            f'pip install "waav[{EXTRA}]"',
+            provider=PROVIDER,
+        )
+    return table
 
 
 def bundled_model_dir() -> Path:
@@ -66,7 +103,7 @@ def new_decoder(options: dict[str, Any] | None = None) -> Any:
             raise ConfigError(f"{PROVIDER}: option {key}={value!r}: no such file or directory")
     if len(files) < len(_FILE_OPTIONS):
         root = bundled_model_dir()
-        verify_files(PROVIDER, root, MODEL_SHA256, "pocketsphinx==5.1.1")
+        verify_files(PROVIDER, root, expected_hashes(), "pocketsphinx")
         defaults = {
             "hmm": root / "en-us",
             "lm": root / "en-us.lm.bin",
