@@ -110,4 +110,7 @@ def test_readable_errors(tmp_path: Path) -> None:
     voice = waav("speak", "hi", "-o", str(tmp_path / "x.wav"), "--voice", "emma")
     assert voice.returncode == 2
     assert "not available offline" in voice.stderr
+    zero = waav("speak", "hi", "-o", str(tmp_path / "x.wav"), "--rate", "0")
+    assert zero.returncode == 2
+    assert "sample rate" in zero.stderr
     assert not (tmp_path / "x.wav").exists()

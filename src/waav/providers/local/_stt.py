@@ -114,7 +114,6 @@ class LocalSTT(BaseSTT):
         self._input: InputConverter | None = None
         self._jobs: asyncio.Queue[Callable[[], Awaitable[None]] | None] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
-        self._fatal: ProviderError | None = None
         #: Seconds of 16 kHz audio received so far (stream time of the next sample).
         self.samples_in = 0
 
@@ -142,15 +141,12 @@ class LocalSTT(BaseSTT):
         except BaseException:
             self.state = ConnectionState.DISCONNECTED
             raise
-        self._fatal = None
         self.samples_in = 0
         self._jobs = asyncio.Queue()
         self._worker = asyncio.create_task(self._work(), name=f"stt-{self.provider_id}")
         self.state = ConnectionState.CONNECTED
 
     async def send_audio(self, audio: bytes) -> None:
-        if self._fatal is not None:
-            raise self._fatal
         if self._input is None or not self.is_connected:
             raise ProviderError(f"{self.provider_id}: STT not connected", provider=self.provider_id)
         self.stats.total_audio_bytes += len(audio)
@@ -164,7 +160,7 @@ class LocalSTT(BaseSTT):
         if self._worker is None:
             self.state = ConnectionState.DISCONNECTED
             return
-        if self._input is not None and self._fatal is None:
+        if self._input is not None:
             tail = self._input.feed(b"", last=True)
             if tail:
                 self.on_audio(tail)

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from waav import audio
-from waav._exceptions import ConfigError
+from waav._exceptions import AudioFormatError, ConfigError
 from waav.providers.base import STTConfig
 from waav.providers.local._engine import float_option
 from waav.providers.local._stt import RATE, segmenter_for, to_mono16k
@@ -207,6 +207,8 @@ def synthesize(
     name = tts_provider(provider)
     if not text.strip():
         raise ConfigError("nothing to say: the text is empty")
+    if sample_rate is not None and not 1000 <= sample_rate <= 384000:
+        raise AudioFormatError(f"sample rate must be 1000-384000 Hz, got {sample_rate}")
     opts = dict(options or {})
     gen: Callable[[str], np.ndarray[Any, Any]]
     if name == "hibari":
