@@ -178,14 +178,11 @@ class EngineCache(Generic[T]):
 def int_option(options: Mapping[str, Any], provider: str, name: str, default: int, lo: int, hi: int) -> int:
     """An integer provider option in ``[lo, hi]``."""
     value = options.get(name, default)
-    if isinstance(value, bool):
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        value = int(value)  # from environment variables / the CLI
+    if isinstance(value, bool) or not isinstance(value, int):
         raise ConfigError(f"{provider}: option {name} must be an integer, got {value!r}")
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{provider}: option {name} must be an integer, got {value!r}") from None
-    if number != value and not (isinstance(value, str) and value.strip().lstrip("-").isdigit()):
-        raise ConfigError(f"{provider}: option {name} must be an integer, got {value!r}")
+    number = value
     if not lo <= number <= hi:
         raise ConfigError(f"{provider}: option {name}={number} outside [{lo}, {hi}]")
     return number

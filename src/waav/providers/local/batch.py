@@ -19,7 +19,7 @@ import numpy as np
 from waav import audio
 from waav._exceptions import AudioFormatError, ConfigError
 from waav.providers.base import STTConfig
-from waav.providers.local._engine import float_option
+from waav.providers.local._engine import float_option, int_option
 from waav.providers.local._stt import RATE, segmenter_for, to_mono16k
 
 __all__ = [
@@ -102,7 +102,7 @@ def _recogniser(provider: str, options: dict[str, Any]) -> Recogniser:
         from waav.providers.local import whisper
 
         eng = whisper.engine_for(STTConfig(provider="whisper", options=options))
-        beam = int(options.get("beam_size", 5))
+        beam = int_option(options, "whisper", "beam_size", 5, 1, 20)
 
         def by_whisper(pcm: bytes, start: float) -> list[Segment]:
             result = eng.transcribe(pcm, beam_size=beam, offset=start)
@@ -218,7 +218,7 @@ def synthesize(
             raise ConfigError(
                 f"hibari: voice {voice!r} is not available offline; the bundled voice is 'heart'"
             )
-        heng = hibari.engine(int(opts.get("threads", 1)))
+        heng = hibari.engine(int_option(opts, "hibari", "threads", 1, 1, 64))
         speed = min(2.0, max(0.5, speaking_rate))
         seed = opts.get("seed", 0)
         sentences = heng.sentences(text)
