@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from waav.plugin import CredentialSpec
+from waav.plugin import CredentialSpec, PluginRegistry
 from waav.providers.local import defaults
 from waav.providers.local.defaults import default_provider
 
@@ -36,8 +36,10 @@ def test_a_configured_cloud_key_wins(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_keys_of_a_provider_without_an_adapter_do_not_count(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("GROQ_API_KEY", "k")  # groq STT is in the catalog but has no adapter yet
-    assert default_provider("stt").provider == "whisper"
+    monkeypatch.setenv("DEEPGRAM_API_KEY", "dg-key")
+    bare = PluginRegistry()  # the catalog only: no adapter is installed in it
+    assert default_provider("stt", registry=bare).provider == "whisper"
+    assert default_provider("tts", registry=bare).provider == "hibari"
 
 
 def test_explicit_and_env_choice_win(monkeypatch: pytest.MonkeyPatch) -> None:
