@@ -3,7 +3,8 @@
 Sources and precedence follow the upstream gateway's code (``config/merge.rs``): **YAML >
 environment > defaults** (the upstream README claims the reverse; its code does this).
 The YAML layout is the upstream's: ``server``, ``livekit``, ``providers``, ``recording``,
-``cache``, ``auth``, ``sip``, ``security``, ``plugins``. ``plugins.providers`` (what the
+``cache``, ``auth``, ``sip``, ``security``, ``plugins``, plus waav's ``gateway`` (session limits,
+default providers, processors; :class:`GatewayConfig`). ``plugins.providers`` (what the
 upstream code reads) and ``plugins.provider_config`` (what its docs say) are both accepted.
 
 Every error names where the bad value came from: ``waav.yaml:12: plugins.enabled: must be
@@ -31,6 +32,7 @@ from waav.plugin.config import PluginConfig
 __all__ = [
     "AuthConfig",
     "CacheConfig",
+    "GatewayConfig",
     "JwtConfig",
     "LiveKitConfig",
     "RecordingConfig",
@@ -224,6 +226,50 @@ class SecurityConfig:
         return self.rate_limit_requests_per_second < RATE_LIMIT_DISABLED_AT
 
 
+@config_class
+class GatewayConfig:
+    """Session behaviour of the gateway (``gateway:`` in YAML, ``WAAV_*`` environment variables).
+
+    Not in the upstream's config: its values were hard-coded there (1 MiB / 5 MiB frames,
+    300 s idle timeout, 30 s provider readiness).
+    """
+
+    #: Close a /ws or /realtime session after this many seconds without a client frame.
+    idle_timeout_seconds: float = 300.0
+    #: Largest text frame accepted (bigger ones get an ``error``; the session continues).
+    max_text_frame_bytes: int = 1024 * 1024
+    #: Largest binary (audio) frame accepted.
+    max_binary_frame_bytes: int = 5 * 1024 * 1024
+    #: Provider used when a session's ``stt_config`` / ``tts_config`` names none.
+    default_stt_provider: str = "whisper"
+    default_tts_provider: str = "hibari"
+    #: Rate the gateway resamples client audio to before the STT provider (0: client rate).
+    stt_sample_rate: int = 16000
+    #: Audio processors run on client audio before resampling, for every session that does
+    #: not name its own (``processors`` in the ``config`` message), e.g. ``["noise-gate", "vad"]``.
+    processors: list[str] = dataclasses.field(default_factory=list)
+    #: Options per processor name (``{"vad": {"mode": 3}}``).
+    processor_options: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    #: Seconds a provider may take to connect, accept a call, or make progress on a request.
+    provider_timeout_seconds: float = 30.0
+    #: Duration of each binary TTS frame sent to the client, 10–20 ms.
+    tts_frame_ms: int = 20
+    #: Seconds a graceful shutdown waits for sessions to finish.
+    drain_timeout_seconds: float = 10.0
+
+    def _check(self) -> None:
+        for name in ("idle_timeout_seconds", "provider_timeout_seconds", "drain_timeout_seconds"):
+            if not getattr(self, name) > 0:
+                raise FieldError((name,), "must be > 0", owner="GatewayConfig")
+        for name in ("max_text_frame_bytes", "max_binary_frame_bytes"):
+            if getattr(self, name) <= 0:
+                raise FieldError((name,), "must be > 0", owner="GatewayConfig")
+        if self.stt_sample_rate < 0:
+            raise FieldError(("stt_sample_rate",), "must be >= 0", owner="GatewayConfig")
+        if not 10 <= self.tts_frame_ms <= 20:
+            raise FieldError(("tts_frame_ms",), "must be between 10 and 20", owner="GatewayConfig")
+
+
 def _credential_keys() -> dict[str, CredentialSpec]:
     return {spec.yaml: spec for entry in catalog() for spec in entry.credentials}
 
@@ -242,6 +288,7 @@ class ServerConfig:
     sip: SipConfig = dataclasses.field(default_factory=SipConfig)
     security: SecurityConfig = dataclasses.field(default_factory=SecurityConfig)
     plugins: PluginConfig = dataclasses.field(default_factory=PluginConfig)
+    gateway: GatewayConfig = dataclasses.field(default_factory=GatewayConfig)
 
     def _check(self) -> None:
         valid = _credential_keys()
@@ -308,6 +355,16 @@ _ENV: dict[str, tuple[tuple[str, ...], str]] = {
     "MAX_CONNECTIONS_PER_IP": (("security", "max_connections_per_ip"), "int"),
     "PLUGINS_ENABLED": (("plugins", "enabled"), "bool"),
     "PLUGINS_DIR": (("plugins", "plugin_dir"), "str"),
+    "WAAV_IDLE_TIMEOUT_SECONDS": (("gateway", "idle_timeout_seconds"), "float"),
+    "WAAV_MAX_TEXT_FRAME_BYTES": (("gateway", "max_text_frame_bytes"), "int"),
+    "WAAV_MAX_BINARY_FRAME_BYTES": (("gateway", "max_binary_frame_bytes"), "int"),
+    "WAAV_DEFAULT_STT_PROVIDER": (("gateway", "default_stt_provider"), "str"),
+    "WAAV_DEFAULT_TTS_PROVIDER": (("gateway", "default_tts_provider"), "str"),
+    "WAAV_STT_SAMPLE_RATE": (("gateway", "stt_sample_rate"), "int"),
+    "WAAV_PROCESSORS": (("gateway", "processors"), "list"),
+    "WAAV_PROVIDER_TIMEOUT_SECONDS": (("gateway", "provider_timeout_seconds"), "float"),
+    "WAAV_TTS_FRAME_MS": (("gateway", "tts_frame_ms"), "int"),
+    "WAAV_DRAIN_TIMEOUT_SECONDS": (("gateway", "drain_timeout_seconds"), "float"),
 }
 
 

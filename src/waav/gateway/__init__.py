@@ -1,1 +1,11 @@
-"""The waav gateway: an ASGI app speaking the upstream WaaV /ws, /realtime and REST protocol."""
+"""The waav gateway: an ASGI app speaking the upstream WaaV /ws, /realtime and REST protocol.
+
+``create_app(config)`` returns the app (mount it in Starlette/FastAPI, or serve it with any
+ASGI server); :class:`GatewayServer` runs it with uvicorn (``waav serve``).
+"""
+
+from waav.gateway.app import create_app, gateway_state
+from waav.gateway.metrics import Metrics
+from waav.gateway.server import GatewayServer
+
+__all__ = ["GatewayServer", "Metrics", "create_app", "gateway_state"]

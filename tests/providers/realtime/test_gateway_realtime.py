@@ -1,7 +1,5 @@
 """The gateway's /realtime with the built-in vendor adapters (OpenAI Realtime, Hume EVI) against
 their fakes: the real server (uvicorn on 127.0.0.1), a websockets client, upstream §1.9 messages.
-
-Skipped only where waav.gateway is not part of the build.
 """
 
 from __future__ import annotations
@@ -16,15 +14,11 @@ import pytest
 import websockets
 
 from waav import audio
+from waav import config as config_mod
+from waav.gateway import GatewayServer
 from waav.plugin import PluginRegistry
 from waav.testing.fakes import FakeHumeEVI, FakeOpenAIRealtime, Reply
 from waav.testing.fakes._realtime import tone
-
-gateway = pytest.importorskip("waav.gateway", reason="waav.gateway is not in this build")
-config_mod = pytest.importorskip("waav.config")
-if not hasattr(gateway, "GatewayServer"):
-    pytest.skip("waav.gateway has no server yet", allow_module_level=True)
-GatewayServer = gateway.GatewayServer
 
 
 class Client:

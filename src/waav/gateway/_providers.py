@@ -1,0 +1,67 @@
+"""Creating and connecting session providers, with errors a client can act on."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from typing import Any, TypeVar
+
+from waav._exceptions import PluginNotFoundError, PluginUnavailableError, ProviderTimeoutError, WaavError
+from waav.plugin import PluginRegistry
+from waav.plugin.metadata import PluginKind
+
+__all__ = ["LOCAL_ENGINES", "bounded", "create_provider", "describe_error"]
+
+T = TypeVar("T")
+
+#: The offline engines that are the default providers; they come with ``waav[local]``.
+LOCAL_ENGINES = {"stt": "whisper", "tts": "hibari"}
+_LABEL = {"stt": "STT", "tts": "TTS", "realtime": "realtime"}
+
+
+async def bounded(aw: Awaitable[T], seconds: float, what: str, provider: str) -> T:
+    """Await a provider call for at most ``seconds`` (a hung vendor must not hang the session)."""
+    try:
+        return await asyncio.wait_for(aw, seconds)
+    except asyncio.TimeoutError:
+        raise ProviderTimeoutError(
+            f"{provider}: {what} did not finish within {seconds:g} s", provider=provider
+        ) from None
+
+
+def create_provider(registry: PluginRegistry, kind: str, name: str, config: Any) -> Any:
+    """``registry.create_<kind>(name, config)`` with a message naming the provider (and the
+    ``waav[local]`` extra for the default offline engines) when it is not installed."""
+    label = _LABEL[kind]
+    try:
+        if kind == "stt":
+            return registry.create_stt(name, config)
+        if kind == "tts":
+            return registry.create_tts(name, config)
+        return registry.create_realtime(name, config)
+    except (PluginNotFoundError, PluginUnavailableError) as exc:
+        if name.lower() == LOCAL_ENGINES.get(kind) and not _installed(registry, kind, name):
+            raise PluginNotFoundError(
+                f"{label} provider '{name}' is not installed: it is the offline engine of the "
+                f"optional extra `pip install waav[local]` (or name another provider in {kind}_config)"
+            ) from exc
+        if isinstance(exc, PluginNotFoundError):
+            raise PluginNotFoundError(f"Unknown {label} provider '{name}'") from exc
+        raise
+
+
+def _installed(registry: PluginRegistry, kind: str, name: str) -> bool:
+    key = registry.resolve(PluginKind(kind), name)
+    if key is None:
+        return False
+    try:
+        return any(i.available for i in registry.plugins(kind) if i.id == key)
+    except WaavError:
+        return False
+
+
+def describe_error(exc: BaseException) -> str:
+    """A one-line description of ``exc`` for an ``error`` message."""
+    if isinstance(exc, WaavError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"

@@ -1,0 +1,170 @@
+"""``GatewayServer``: run the gateway app with uvicorn, in a background thread or in the foreground."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import threading
+import time
+from types import TracebackType
+from typing import Any
+
+import uvicorn
+
+from waav._exceptions import WaavError
+from waav.config import ServerConfig
+from waav.gateway._state import GatewayState
+from waav.gateway.app import create_app, gateway_state
+from waav.plugin import PluginRegistry
+
+__all__ = ["GatewayServer"]
+
+log = logging.getLogger("waav.gateway")
+#: Upgrade limit of the upstream (10 MiB); the app enforces the 1 MiB / 5 MiB frame limits.
+WS_MAX_SIZE = 10 * 1024 * 1024
+
+
+class _Server(uvicorn.Server):
+    """uvicorn closes WebSockets (1012) as soon as it shuts down; drain our sessions first."""
+
+    state: GatewayState | None = None
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        if self.state is not None:
+            try:
+                await self.state.drain()
+            except Exception:  # pragma: no cover - draining must never block the exit
+                log.exception("draining sessions failed")
+        await super().shutdown(sockets)
+
+
+class GatewayServer:
+    """The gateway on ``config.server.host:port`` (port 0: a free port).
+
+    ``start()`` serves from a background thread and returns once listening (tests, embedding);
+    ``serve()`` runs in the foreground until SIGINT/SIGTERM (``waav serve``). ``stop()`` is
+    graceful: new sessions are refused, open ones finish queued speech (up to
+    ``gateway.drain_timeout_seconds``) and are closed with 1001.
+    """
+
+    def __init__(
+        self,
+        config: ServerConfig | None = None,
+        *,
+        registry: PluginRegistry | None = None,
+        log_level: str = "warning",
+    ) -> None:
+        self.config = config or ServerConfig()
+        self.app = create_app(self.config, registry=registry)
+        self.state = gateway_state(self.app)
+        self.log_level = log_level
+        self.host = self.config.server.host
+        self.port = self.config.server.port
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._sock: socket.socket | None = None
+
+    # --- addresses ------------------------------------------------------------------------
+    @property
+    def _client_host(self) -> str:
+        return "127.0.0.1" if self.host in ("0.0.0.0", "", "::") else self.host
+
+    @property
+    def url(self) -> str:
+        return f"http://{self._client_host}:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://{self._client_host}:{self.port}/ws"
+
+    @property
+    def realtime_url(self) -> str:
+        return f"ws://{self._client_host}:{self.port}/realtime"
+
+    # --- running ------------------------------------------------------------------------
+    def _bind(self) -> socket.socket:
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((self.host, self.port))
+        except OSError as exc:
+            sock.close()
+            raise WaavError(f"cannot listen on {self.host}:{self.port}: {exc.strerror or exc}") from None
+        sock.listen(2048)
+        sock.set_inheritable(True)
+        self.port = sock.getsockname()[1]
+        return sock
+
+    def _make_server(self) -> _Server:
+        tls = self.config.server.tls
+        kw: dict[str, Any] = {}
+        if tls.enabled:
+            kw = {"ssl_certfile": tls.cert_path, "ssl_keyfile": tls.key_path}
+        cfg = uvicorn.Config(
+            self.app,
+            log_level=self.log_level,
+            lifespan="on",
+            ws_max_size=WS_MAX_SIZE,
+            ws_ping_interval=20.0,
+            timeout_graceful_shutdown=max(1, int(self.config.gateway.drain_timeout_seconds) + 1),
+            backlog=2048,
+            **kw,
+        )
+        server = _Server(cfg)
+        server.state = self.state
+        return server
+
+    def start(self) -> GatewayServer:
+        """Serve in a background thread; return once the server accepts connections."""
+        if self._thread is not None:
+            return self
+        self._sock = self._bind()
+        self._server = self._make_server()
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._sock]}, name="waav-gateway", daemon=True
+        )
+        self._thread.start()
+        deadline = time.monotonic() + 15
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise WaavError(f"the gateway did not start on {self.host}:{self.port}")
+            time.sleep(0.005)
+        return self
+
+    def serve(self) -> None:
+        """Serve in the foreground until SIGINT/SIGTERM (then drain and exit)."""
+        self._sock = self._bind()
+        self._server = self._make_server()
+        log.info("waav gateway listening on %s (WebSocket %s)", self.url, self.ws_url)
+        try:
+            self._server.run(sockets=[self._sock])
+        finally:
+            self._sock.close()
+            self._sock = None
+
+    def stop(self) -> None:
+        """Graceful stop (see the class docstring); returns when the server has exited."""
+        if self._server is not None and self._thread is not None:
+            self._server.should_exit = True
+            self._thread.join(timeout=self.config.gateway.drain_timeout_seconds + 10)
+        if self._sock is not None:
+            self._sock.close()
+        self._server = self._thread = self._sock = None
+
+    def __enter__(self) -> GatewayServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    async def __aenter__(self) -> GatewayServer:
+        await asyncio.to_thread(self.start)
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await asyncio.to_thread(self.stop)

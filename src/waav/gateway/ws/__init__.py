@@ -1,0 +1,1 @@
+"""The ``/ws`` voice session: protocol, STT input path, TTS output path."""

@@ -1,0 +1,175 @@
+"""The STT half of a ``/ws`` session: client audio → processors → resampler → provider.
+
+Client audio arrives in the ``stt_config`` format (PCM16, µ-law or A-law; mono or stereo,
+any rate). It is decoded to PCM16 mono, run through the session's audio processors (noise
+gate, VAD, plugins), resampled natively to the provider's rate and sent to the provider.
+
+A worker task does this so the receive loop never waits on a provider: a slow provider
+fills a bounded backlog (frames beyond it are dropped and counted, and the client is told
+once), a provider call that hangs longer than ``provider_timeout_seconds`` is reported and
+the STT half stops; control messages keep working either way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any
+
+from waav import audio
+from waav._exceptions import AudioFormatError
+from waav.gateway._conn import Connection
+from waav.gateway._providers import bounded, describe_error
+from waav.gateway.metrics import Metrics
+from waav.plugin._provider_base import BaseSTT, STTResult
+from waav.plugin.pipeline import AudioPipeline
+
+__all__ = ["PCM_INPUTS", "STTInput"]
+
+log = logging.getLogger("waav.gateway")
+#: Client encodings the gateway decodes (anything else is forwarded to the provider as is).
+PCM_INPUTS = {"linear16": 2, "pcm16": 2, "pcm": 2, "mulaw": 1, "ulaw": 1, "alaw": 1}
+#: Frames of client audio that may wait for a slow provider (250 × 20 ms = 5 s).
+BACKLOG = 250
+
+
+class STTInput:
+    """Audio path and result forwarding of one session's STT provider."""
+
+    def __init__(
+        self,
+        conn: Connection,
+        provider: BaseSTT,
+        *,
+        encoding: str,
+        client_rate: int,
+        channels: int,
+        provider_rate: int,
+        pipeline: AudioPipeline | None,
+        timeout: float,
+        metrics: Metrics,
+    ) -> None:
+        self.conn = conn
+        self.provider = provider
+        self.provider_id = provider.provider_id or "stt"
+        self.encoding = encoding
+        self.width = PCM_INPUTS.get(encoding)
+        self.channels = channels
+        self.pipeline = pipeline
+        self.timeout = timeout
+        self.metrics = metrics
+        self._resampler: Any = None
+        if self.width is not None and provider_rate != client_rate:
+            self._resampler = audio.Resampler(client_rate, provider_rate, dtype="int16")
+        self._frame = self.width * channels if self.width else 1
+        self._carry = b""
+        self._queue: asyncio.Queue[bytes] = asyncio.Queue(BACKLOG)
+        self._dropped_told = False
+        self.dropped = 0
+        self.failed: str | None = None
+        self._busy_since: float | None = None
+        self._utterance_t0: float | None = None
+        provider.on_result(self._on_result)
+        provider.on_error(self._on_error)
+        self._task = asyncio.create_task(self._work(), name=f"stt-{self.provider_id}")
+
+    # --- from the receive loop ----------------------------------------------------------
+    def feed(self, data: bytes) -> bool:
+        """Queue one client frame; returns False when it had to be dropped."""
+        try:
+            self._queue.put_nowait(data)
+            return True
+        except asyncio.QueueFull:
+            self.dropped += 1
+            self.metrics.inc("waav_audio_frames_dropped_total", provider=self.provider_id)
+            if not self._dropped_told:
+                self._dropped_told = True
+                self.conn.send_nowait(
+                    {
+                        "type": "error",
+                        "message": f"Failed to process audio: STT provider {self.provider_id} is not "
+                        f"keeping up; audio is being dropped",
+                    }
+                )
+            return False
+
+    def check_stuck(self) -> bool:
+        """Watchdog: True (and the STT half stopped) if a provider call hangs past the timeout."""
+        since = self._busy_since
+        if since is None or self.failed or time.monotonic() - since < self.timeout:
+            return False
+        self.failed = f"STT provider {self.provider_id} did not accept audio within {self.timeout:g} s"
+        self._task.cancel()
+        return True
+
+    @property
+    def backlog(self) -> int:
+        return self._queue.qsize()
+
+    # --- worker ---------------------------------------------------------------------------
+    def _decode(self, data: bytes) -> bytes:
+        data = self._carry + data if self._carry else data
+        cut = len(data) - len(data) % self._frame
+        self._carry, data = data[cut:], data[:cut]
+        if self.width == 1:
+            data = audio.ulaw_decode(data) if self.encoding in ("mulaw", "ulaw") else audio.alaw_decode(data)
+        if self.channels == 2:
+            data = audio.stereo_to_mono(data)
+        return bytes(data)
+
+    async def _work(self) -> None:
+        q = self._queue
+        send = self.provider.send_audio
+        while True:
+            data = await q.get()
+            try:
+                if self.width is not None:
+                    data = self._decode(data)
+                    if self.pipeline is not None:
+                        data = await self.pipeline.process(data)
+                    if self._resampler is not None:
+                        data = bytes(self._resampler.process(data))
+                if not data:
+                    continue
+                if self._utterance_t0 is None:
+                    self._utterance_t0 = time.monotonic()
+                self._busy_since = time.monotonic()
+                await send(data)
+                self._busy_since = None
+            except asyncio.CancelledError:
+                raise
+            except AudioFormatError as exc:
+                self._busy_since = None
+                await self.conn.error(f"Failed to process audio: {exc}", "audio")
+            except Exception as exc:
+                self._busy_since = None
+                await self.conn.error(f"STT streaming error: {describe_error(exc)}", "stt")
+
+    # --- provider callbacks ---------------------------------------------------------------
+    async def _on_result(self, result: STTResult) -> None:
+        # the upstream VoiceManager drops empty finals that do not end the turn (§1.8)
+        if result.is_final and not result.transcript and not result.is_speech_final:
+            return
+        t0 = self._utterance_t0
+        if t0 is not None and t0 >= 0:
+            self.metrics.observe(
+                "waav_stt_time_to_first_result_seconds", time.monotonic() - t0, provider=self.provider_id
+            )
+            self._utterance_t0 = -1.0  # observed; the clock restarts at the audio after a final
+        if result.is_final:
+            self._utterance_t0 = None
+        await self.conn.send(result.to_message())
+
+    async def _on_error(self, error: Exception) -> None:
+        await self.conn.error(f"STT streaming error: {describe_error(error)}", "stt")
+
+    async def close(self) -> None:
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await self._task
+        try:
+            await bounded(self.provider.disconnect(), min(self.timeout, 5.0), "disconnect", self.provider_id)
+        except Exception as exc:
+            log.warning("STT provider %s did not disconnect cleanly: %s", self.provider_id, exc)
