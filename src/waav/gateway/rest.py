@@ -183,7 +183,7 @@ async def speak(state: GatewayState, request: Request) -> Response:
         await bounded(tts.connect(), timeout, "connect", name)
         await bounded(tts.speak(text, True), timeout, "speak", name)
         try:
-            await asyncio.wait_for(sink.done.wait(), SPEAK_TIMEOUT)
+            await asyncio.wait_for(sink.done.wait(), timeout)
         except asyncio.TimeoutError:
             return JSONResponse({"error": "TTS synthesis timeout"}, status_code=504)
     except ProviderAuthError as exc:
