@@ -145,3 +145,55 @@ def test_plugins_enabled_false_skips_plugin_dir(tmp_path: Path) -> None:
     keys = {r["key"] for r in json.loads(out.stdout)}
     assert "ws_handler:ping" not in keys
     assert "stt:deepgram" in keys
+
+
+def test_serve_logs_the_url_answers_and_stops_on_sigterm(tmp_path: Path) -> None:
+    import re
+    import signal
+    import time
+    import urllib.request
+
+    cfg = tmp_path / "waav.yaml"
+    cfg.write_text("gateway:\n  drain_timeout_seconds: 2\n")
+    exe = shutil.which("waav")
+    cmd = [exe] if exe else [sys.executable, "-m", "waav"]
+    proc = subprocess.Popen(
+        [*cmd, "serve", "--config", str(cfg), "--host", "127.0.0.1", "--port", "0", "--log-level", "info"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        deadline = time.monotonic() + 30
+        url = None
+        while url is None and time.monotonic() < deadline:
+            line = proc.stderr.readline()
+            m = re.search(r"listening on 127\.0\.0\.1:\d+: (http://127\.0\.0\.1:\d+)", line)
+            url = m.group(1) if m else None
+        assert url, "no URL logged"
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(url + "/", timeout=2) as r:
+                    assert json.loads(r.read()) == {"status": "OK"}
+                break
+            except OSError:
+                time.sleep(0.05)
+        else:
+            raise AssertionError("server did not answer")
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if proc.stderr is not None:
+            proc.stderr.close()
+
+
+def test_serve_bad_config_is_a_clear_error(tmp_path: Path) -> None:
+    cfg = tmp_path / "waav.yaml"
+    cfg.write_text("gateway:\n  tts_frame_ms: 50\n")
+    out = waav("serve", "--config", str(cfg), "--port", "0")
+    assert out.returncode == 2
+    assert "tts_frame_ms" in out.stderr
+    assert "between 10 and 20" in out.stderr

@@ -6,6 +6,7 @@
 ``waav providers`` list built-in and discovered plugins (aliases, features, state)
 ``waav transcribe`` transcribe a WAV file offline (``whisper`` or ``pocketsphinx``; extra ``local``)
 ``waav speak``      synthesise text to a WAV file offline (``hibari``, or ``espeak`` with its extra)
+``waav serve``     run the gateway (``/ws``, ``/realtime``, REST) until SIGINT/SIGTERM
 """
 
 from __future__ import annotations
@@ -264,6 +265,28 @@ def _speak(args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve(args: argparse.Namespace) -> int:
+    import logging
+
+    from waav.config import load_config
+    from waav.gateway import GatewayServer
+    from waav.plugin._typed import replace
+
+    level = args.log_level.upper()
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    config = load_config(args.config)
+    server: dict[str, Any] = {}
+    if args.host is not None:
+        server["host"] = args.host
+    if args.port is not None:
+        server["port"] = args.port
+    if server:
+        config = replace(config, server=replace(config.server, **server))
+    gw = GatewayServer(config, log_level=args.log_level)
+    gw.serve()  # logs the URL once bound; SIGINT/SIGTERM drain the sessions, then return
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="waav", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"waav {__version__}")
@@ -321,6 +344,18 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--option", action="append", metavar="KEY=VALUE", help="provider option (repeatable)")
     p.add_argument("--json", action="store_true", help="print a JSON summary")
     p.set_defaults(func=_speak)
+
+    p = sub.add_parser("serve", help="run the gateway server (default 0.0.0.0:3001)")
+    p.add_argument("--config", "-c", metavar="FILE", help="YAML config (merged over the environment)")
+    p.add_argument("--host", help="listen address (default: config/HOST, else 0.0.0.0)")
+    p.add_argument("--port", type=int, help="listen port, 0 for a free one (default: config/PORT, else 3001)")
+    p.add_argument(
+        "--log-level",
+        default="info",
+        choices=("critical", "error", "warning", "info", "debug"),
+        help="log level (default info)",
+    )
+    p.set_defaults(func=_serve)
     return parser
 
 

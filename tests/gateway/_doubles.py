@@ -20,7 +20,7 @@ MS_PER_CHAR = 20  # tone duration per character of text
 
 
 def tone(freq: float, seconds: float, rate: int, amp: float = 0.3) -> bytes:
-    t = np.arange(int(round(seconds * rate))) / rate
+    t = np.arange(round(seconds * rate)) / rate
     return (np.sin(2 * math.pi * freq * t) * amp * 32767).astype("<i2").tobytes()
 
 

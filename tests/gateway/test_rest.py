@@ -7,7 +7,6 @@ from typing import Any
 
 import httpx
 import pytest
-
 from tests.gateway._doubles import MS_PER_CHAR, TONE_HZ, Doubles, peak_hz
 from tests.gateway.conftest import Client, connect
 
@@ -45,7 +44,14 @@ async def test_voices_skip_providers_without_keys(gw: Any, monkeypatch: pytest.M
     async with httpx.AsyncClient(base_url=gw.url) as http:
         v = (await http.get("/voices")).json()
         assert v["tone"] == [
-            {"id": "tone-a", "name": "Tone A", "language": "en-US", "gender": "female", "accent": None, "sample": None}
+            {
+                "id": "tone-a",
+                "name": "Tone A",
+                "language": "en-US",
+                "gender": "female",
+                "accent": None,
+                "sample": None,
+            }
         ]
         assert "deepgram" not in v  # no key: skipped silently, as upstream
         assert set((await http.get("/voices", params={"provider": "tone-boom"})).json()) == {"tone-boom"}
@@ -85,8 +91,18 @@ async def test_speak_both_body_shapes(gw: Any, body: dict[str, Any], rate: int) 
         (b'{"text": "hi", "provider": "deepgram"}', 500, "DEEPGRAM_API_KEY"),
         (b'{"text": "hi", "provider": "tone-boom"}', 500, "vendor said no"),
     ],
-    ids=["bad-json", "not-object", "blank", "too-long", "no-text", "bad-type", "unknown", "default",
-         "no-key", "provider-error"],  # fmt: skip
+    ids=[
+        "bad-json",
+        "not-object",
+        "blank",
+        "too-long",
+        "no-text",
+        "bad-type",
+        "unknown",
+        "default",
+        "no-key",
+        "provider-error",
+    ],
 )
 async def test_speak_errors(
     gw: Any, monkeypatch: pytest.MonkeyPatch, body: bytes, status: int, needle: str

@@ -7,9 +7,9 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-
 from tests.gateway._doubles import tone
 from tests.gateway.conftest import Client, connect
+
 from waav.plugin import PluginRegistry
 from waav.testing.fakes import FakeDeepgram, FakeDeepgramTTS, FakeOpenAITTS, decode_levels
 
@@ -30,8 +30,15 @@ async def test_deepgram_stt_over_ws(make_gateway: Callable[..., Any]) -> None:
         async with connect(gw.ws_url) as ws:
             c = Client(ws)
             await c.ready(
-                stt_config={"provider": "deepgram", "language": "en-US", "sample_rate": 48000, "channels": 1,
-                            "punctuation": True, "encoding": "linear16", "model": "nova-3"}  # fmt: skip
+                stt_config={
+                    "provider": "deepgram",
+                    "language": "en-US",
+                    "sample_rate": 48000,
+                    "channels": 1,
+                    "punctuation": True,
+                    "encoding": "linear16",
+                    "model": "nova-3",
+                }
             )
             pcm = tone(440, 1.2, 48000)
             for i in range(0, len(pcm), 1920):
@@ -54,8 +61,10 @@ async def test_deepgram_tts_speak_endpoint(make_gateway: Callable[..., Any]) -> 
         async with httpx.AsyncClient(base_url=gw.url) as http:
             r = await http.post(
                 "/speak",
-                json={"text": "Hi there", "tts_config": {"provider": "deepgram", "model": "aura-2-thalia-en",
-                                                         "sample_rate": 24000}},  # fmt: skip
+                json={
+                    "text": "Hi there",
+                    "tts_config": {"provider": "deepgram", "model": "aura-2-thalia-en", "sample_rate": 24000},
+                },
             )
         assert r.status_code == 200, r.text
         assert (r.headers["content-type"], r.headers["x-sample-rate"]) == ("audio/pcm", "24000")

@@ -7,7 +7,7 @@ import logging
 import socket
 import threading
 import time
-from types import TracebackType
+from types import FrameType, TracebackType
 from typing import Any
 
 import uvicorn
@@ -37,6 +37,14 @@ class _Server(uvicorn.Server):
             except Exception:  # pragma: no cover - draining must never block the exit
                 log.exception("draining sessions failed")
         await super().shutdown(sockets)
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        super().handle_exit(sig, frame)
+        # A signal-initiated graceful stop is `waav serve`'s normal end: exit 0 instead of
+        # uvicorn re-raising the signal afterwards (a KeyboardInterrupt traceback for SIGINT).
+        captured = getattr(self, "_captured_signals", None)
+        if isinstance(captured, list):
+            captured.clear()
 
 
 class GatewayServer:
@@ -138,7 +146,14 @@ class GatewayServer:
         """Serve in the foreground until SIGINT/SIGTERM (then drain and exit)."""
         self._sock = self._bind()
         self._server = self._make_server()
-        log.info("waav gateway listening on %s (WebSocket %s)", self.url, self.ws_url)
+        log.info(
+            "waav gateway listening on %s:%d: %s (WebSocket %s, realtime %s)",
+            self.host,
+            self.port,
+            self.url,
+            self.ws_url,
+            self.realtime_url,
+        )
         try:
             self._server.run(sockets=[self._sock])
         finally:

@@ -153,7 +153,7 @@ class _Fields:
     def has(self, key: str) -> bool:
         return self.obj.get(key) is not None
 
-    def str(self, key: str, default: str | None = None, *, required: bool = False) -> Any:
+    def text(self, key: str, default: str | None = None, *, required: bool = False) -> Any:
         v = self.obj.get(key)
         if v is None:
             if required:
@@ -163,7 +163,7 @@ class _Fields:
             raise self._bad(key, "a string", v)
         return v
 
-    def bool(self, key: str, default: bool) -> bool:
+    def flag(self, key: str, default: bool) -> bool:
         v = self.obj.get(key)
         if v is None:
             return default
@@ -171,7 +171,7 @@ class _Fields:
             raise self._bad(key, "a boolean", v)
         return v
 
-    def int(self, key: str, default: int, lo: int = 1, hi: int = 384_000) -> int:
+    def integer(self, key: str, default: int, lo: int = 1, hi: int = 384_000) -> int:
         v = self.obj.get(key)
         if v is None:
             return default
@@ -183,7 +183,7 @@ class _Fields:
             )
         return v
 
-    def num(self, key: str, default: float) -> float:
+    def number(self, key: str, default: float) -> float:
         v = self.obj.get(key)
         if v is None:
             return default
@@ -220,16 +220,16 @@ def _check_size(mtype: str, key: str, value: str) -> None:
 
 def _stt(obj: dict[str, Any]) -> STTSpec:
     f = _Fields(obj, "stt_config")
-    encoding = f.str("encoding", "linear16").strip().lower()
+    encoding = f.text("encoding", "linear16").strip().lower()
     return STTSpec(
-        provider=f.str("provider"),
-        language=f.str("language", "en-US"),
-        sample_rate=f.int("sample_rate", 16000),
-        channels=f.int("channels", 1, 1, 2),
-        punctuation=f.bool("punctuation", True),
+        provider=f.text("provider"),
+        language=f.text("language", "en-US"),
+        sample_rate=f.integer("sample_rate", 16000),
+        channels=f.integer("channels", 1, 1, 2),
+        punctuation=f.flag("punctuation", True),
         encoding=encoding,
-        model=f.str("model", ""),
-        api_key=f.str("api_key", ""),
+        model=f.text("model", ""),
+        api_key=f.text("api_key", ""),
     )
 
 
@@ -242,31 +242,31 @@ def _tts(obj: dict[str, Any]) -> TTSSpec:
             raise f._bad("pronunciations", "an array", raw)
         for i, item in enumerate(raw):
             p = _Fields(item, f"tts_config.pronunciations[{i}]")
-            prons.append((p.str("word", required=True), p.str("pronunciation", required=True)))
+            prons.append((p.text("word", required=True), p.text("pronunciation", required=True)))
     emotion: dict[str, Any] = {}
     if f.has("emotion"):
-        emotion["emotion"] = f.str("emotion")
+        emotion["emotion"] = f.text("emotion")
     if f.has("emotion_intensity"):
         v = obj["emotion_intensity"]
         if isinstance(v, bool) or not isinstance(v, (int, float, str)):
             raise f._bad("emotion_intensity", "a number or low/medium/high", v)
         emotion["intensity"] = v
     if f.has("delivery_style"):
-        emotion["delivery_style"] = f.str("delivery_style")
+        emotion["delivery_style"] = f.text("delivery_style")
     if f.has("emotion_description"):
-        emotion["description"] = f.str("emotion_description")
+        emotion["description"] = f.text("emotion_description")
     return TTSSpec(
-        provider=f.str("provider"),
-        model=f.str("model", ""),
-        voice_id=f.str("voice_id"),
+        provider=f.text("provider"),
+        model=f.text("model", ""),
+        voice_id=f.text("voice_id"),
         voice_id_given=f.has("voice_id"),
-        speaking_rate=f.num("speaking_rate", 1.0),
-        audio_format=f.str("audio_format", "linear16"),
-        sample_rate=f.int("sample_rate", 24000),
-        connection_timeout=f.num("connection_timeout", 30.0),
-        request_timeout=f.num("request_timeout", 60.0),
+        speaking_rate=f.number("speaking_rate", 1.0),
+        audio_format=f.text("audio_format", "linear16"),
+        sample_rate=f.integer("sample_rate", 24000),
+        connection_timeout=f.number("connection_timeout", 30.0),
+        request_timeout=f.number("request_timeout", 60.0),
         pronunciations=tuple(prons),
-        api_key=f.str("api_key", ""),
+        api_key=f.text("api_key", ""),
         emotion=emotion,
     )
 
@@ -283,17 +283,17 @@ def _processors(raw: Any) -> tuple[ProcessorSpec, ...] | None:
             continue
         p = _Fields(item, f"config.processors[{i}]")
         opts = p.obj_or_none("options") or {}
-        out.append(ProcessorSpec(p.str("name", required=True), dict(opts)))
+        out.append(ProcessorSpec(p.text("name", required=True), dict(opts)))
     return tuple(out)
 
 
 def _config(f: _Fields) -> Config:
-    stream_id = f.str("stream_id")
+    stream_id = f.text("stream_id")
     if stream_id is not None:
         _check_size("config", "stream_id", stream_id)
     # ``audio`` defaults to true; the legacy ``audio_disabled`` counts only when ``audio`` is
     # absent (the upstream ignores it entirely because of a serde default, §1.5).
-    audio = f.bool("audio", not f.bool("audio_disabled", False))
+    audio = f.flag("audio", not f.flag("audio_disabled", False))
     stt = f.obj_or_none("stt_config")
     tts = f.obj_or_none("tts_config")
     return Config(
@@ -325,25 +325,25 @@ def parse_message(text: str) -> ClientMessage:
     if mtype == "config":
         return _config(f)
     if mtype == "speak":
-        text_ = f.str("text", required=True)
+        text_ = f.text("text", required=True)
         _check_size("speak", "text", text_)
-        return Speak(text_, f.bool("flush", True), f.bool("allow_interruption", True))
+        return Speak(text_, f.flag("flush", True), f.flag("allow_interruption", True))
     if mtype == "clear":
         return Clear()
     if mtype == "send_message":
-        msg = f.str("message", required=True)
+        msg = f.text("message", required=True)
         _check_size("send_message", "message", msg)
-        return SendMessage(msg, f.str("role", required=True), f.str("topic"))
+        return SendMessage(msg, f.text("role", required=True), f.text("topic"))
     if mtype == "sip_transfer":
-        to = f.str("transfer_to", required=True)
+        to = f.text("transfer_to", required=True)
         _check_size("sip_transfer", "transfer_to", to)
         return SipTransfer(to)
     if mtype == "auth":
-        token = f.str("token", required=True)
+        token = f.text("token", required=True)
         _check_size("auth", "token", token)
         return Auth(token)
     if mtype == "custom":
-        mt = f.str("message_type", required=True)
+        mt = f.text("message_type", required=True)
         _check_size("custom", "message_type", mt)
         payload = data.get("payload")
         _check_size("custom", "payload", json.dumps(payload))
