@@ -51,6 +51,10 @@ class Connection:
         self.max_binary = max_binary
         self.idle_timeout = idle_timeout
         self._error = error
+        self._in_text = metrics.bind("waav_frames_in_total", endpoint=endpoint, kind="text")
+        self._in_binary = metrics.bind("waav_frames_in_total", endpoint=endpoint, kind="binary")
+        self._out_text = metrics.bind("waav_frames_out_total", endpoint=endpoint, kind="text")
+        self._out_binary = metrics.bind("waav_frames_out_total", endpoint=endpoint, kind="binary")
         self._queue: asyncio.Queue[Any] = asyncio.Queue(queue_size)
         self._sender: asyncio.Task[None] | None = None
         self.closed = False
@@ -96,7 +100,7 @@ class Connection:
 
     async def _send_loop(self) -> None:
         ws = self.ws
-        m = self.metrics
+        out_text, out_binary = self._out_text, self._out_binary
         try:
             while True:
                 item = await self._queue.get()
@@ -104,10 +108,10 @@ class Connection:
                     break
                 if isinstance(item, bytes):
                     await ws.send_bytes(item)
-                    m.inc("waav_frames_out_total", endpoint=self.endpoint, kind="binary")
+                    out_binary.inc()
                 else:
                     await ws.send_text(json.dumps(item, separators=(",", ":")))
-                    m.inc("waav_frames_out_total", endpoint=self.endpoint, kind="text")
+                    out_text.inc()
         except Exception:  # the client went away mid-send: nothing left to tell it
             self.closed = True
 
@@ -133,7 +137,7 @@ class Connection:
             self.last_rx = loop_time()
             text = msg.get("text")
             if text is not None:
-                self.metrics.inc("waav_frames_in_total", endpoint=self.endpoint, kind="text")
+                self._in_text.inc()
                 # cheap bound first: a str of n chars is at least n bytes of UTF-8
                 if len(text) > self.max_text or len(text.encode("utf-8")) > self.max_text:
                     await self.error(
@@ -144,7 +148,7 @@ class Connection:
             data = msg.get("bytes")
             if data is None:
                 continue
-            self.metrics.inc("waav_frames_in_total", endpoint=self.endpoint, kind="binary")
+            self._in_binary.inc()
             if len(data) > self.max_binary:
                 await self.error(
                     f"Audio frame too large: binary frames are limited to {self.max_binary} bytes",

@@ -10,7 +10,7 @@ import bisect
 import math
 from collections.abc import Iterable
 
-__all__ = ["Metrics"]
+__all__ = ["Metrics", "Series"]
 
 #: Seconds; time-to-first-result / time-to-first-audio of speech providers spans 10 ms–10 s.
 LATENCY_BUCKETS: tuple[float, ...] = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -30,6 +30,20 @@ def _num(v: float) -> str:
     if math.isinf(v):
         return "+Inf" if v > 0 else "-Inf"
     return repr(float(v)) if not float(v).is_integer() else str(int(v))
+
+
+class Series:
+    """A counter series bound to its labels (see :meth:`Metrics.bind`)."""
+
+    __slots__ = ("key", "values")
+
+    def __init__(self, values: dict[Labels, float], key: Labels) -> None:
+        self.values = values
+        self.key = key
+        values.setdefault(key, 0.0)
+
+    def inc(self, value: float = 1.0) -> None:
+        self.values[self.key] += value
 
 
 class _Histogram:
@@ -78,6 +92,10 @@ class Metrics:
         series = self._values[name]
         key = tuple(sorted(labels.items()))
         series[key] = series.get(key, 0.0) + value
+
+    def bind(self, name: str, **labels: str) -> Series:
+        """One series with its labels resolved once, for per-frame counters."""
+        return Series(self._values[name], tuple(sorted(labels.items())))
 
     def set(self, name: str, value: float, **labels: str) -> None:
         self._values[name][tuple(sorted(labels.items()))] = value

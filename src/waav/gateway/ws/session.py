@@ -24,7 +24,8 @@ from waav.gateway.ws import protocol as p
 from waav.gateway.ws.stt import PCM_INPUTS, STTInput
 from waav.gateway.ws.tts import TTSOutput
 from waav.plugin._provider_config import STTConfig, TTSConfig
-from waav.plugin.capabilities import AudioFormat, WSContext
+from waav.plugin.capabilities import AudioFormat, AudioProcessor, WSContext
+from waav.plugin.isolation import IsolatedProcessor
 from waav.plugin.pipeline import AudioPipeline
 
 __all__ = ["VoiceSession", "ws_endpoint"]
@@ -278,7 +279,18 @@ class VoiceSession:
             stages = [(n, self.gw.processor_options.get(n, {})) for n in self.gw.processors]
         if not stages:
             return None
-        return AudioPipeline.from_registry(self.state.registry, stages, AudioFormat(sample_rate=rate))
+        reg = self.state.registry
+        builtin = {i.id for i in reg.plugins("processor") if i.source == "builtin"}
+        procs: list[AudioProcessor] = []
+        for name, options in stages:
+            proc = reg.create_audio_processor(name, options)
+            # waav's own native processors are synchronous kernels that cannot hang; the
+            # per-call timeout of the isolation wrapper would cost more than the kernel.
+            # Third-party processors keep their isolation (timeouts, failure counting).
+            if isinstance(proc, IsolatedProcessor) and reg.resolve("processor", name) in builtin:
+                proc = proc.inner
+            procs.append(proc)
+        return AudioPipeline(procs, AudioFormat(sample_rate=rate))
 
     async def _make_tts(self, spec: p.TTSSpec) -> TTSOutput:
         name = spec.provider or self.gw.default_tts_provider

@@ -1,0 +1,279 @@
+"""Load benchmark of the gateway's /ws audio path (a script, not a test: it is timing-based).
+
+    python benchmarks/load_ws.py [--sessions 500] [--seconds 20] [--quick] [--profile OUT.prof]
+
+A gateway server runs in a child process with a fake STT provider (``bench-echo``) that
+records when each audio chunk reaches it and sends one final result per utterance (an energy
+detector over what it receives). This process opens N concurrent ``/ws`` sessions that each
+stream speech-like 48 kHz PCM16 in real-time 20 ms frames; the gateway runs the ``vad``
+processor and resamples to 16 kHz before the provider. Per-frame gateway latency is the
+time from the client's ``send`` of a frame to the provider receiving it (both processes read
+the same CLOCK_MONOTONIC). Frames lost = sent − received by the provider. Server CPU and
+RSS come from /proc (Linux). ``--profile`` runs the server under cProfile and writes the stats.
+
+Client and server share the machine: the load generator's own CPU use is reported too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from typing import Any
+
+import numpy as np
+
+FRAME_S = 0.02
+IN_RATE = 48000
+FRAME = IN_RATE // 50 * 2  # bytes of one 20 ms frame at 48 kHz
+HZ = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+# --- server side ---------------------------------------------------------------------------
+def run_server(port: int, profile: str | None) -> None:
+    from waav.config import ServerConfig
+    from waav.gateway import GatewayServer
+    from waav.plugin import PluginRegistry
+    from waav.plugin._provider_base import BaseSTT, ConnectionState, STTResult
+    from waav.plugin._provider_config import STTConfig
+
+    arrivals: dict[str, list[float]] = {}
+    results: dict[str, int] = {}
+
+    class EchoUtteranceSTT(BaseSTT):
+        """Records chunk arrival times; one final result at the end of each utterance."""
+
+        def __init__(self, config: STTConfig) -> None:
+            super().__init__(config)
+            self.tag = config.model
+            self.times = arrivals.setdefault(self.tag, [])
+            results.setdefault(self.tag, 0)
+            self.speaking = False
+            self.quiet = 0
+
+        async def connect(self) -> None:
+            self.state = ConnectionState.CONNECTED
+
+        async def send_audio(self, audio: bytes) -> None:
+            self.times.append(time.monotonic())
+            level = np.abs(np.frombuffer(audio, "<i2")).mean() if audio else 0.0
+            if level > 300:
+                self.speaking, self.quiet = True, 0
+            elif self.speaking:
+                self.quiet += 1
+                if self.quiet >= 15:  # 300 ms of quiet ends the utterance
+                    self.speaking = False
+                    results[self.tag] += 1
+                    await self._emit_result(
+                        STTResult(f"utterance {results[self.tag]}", is_final=True, is_speech_final=True)
+                    )
+
+        async def disconnect(self) -> None:
+            self.state = ConnectionState.DISCONNECTED
+
+    async def stats(payload: Any, ctx: Any) -> Any:
+        tag = payload["tag"]
+        return {"arrivals": arrivals.pop(tag, []), "results": results.pop(tag, 0)}
+
+    reg = PluginRegistry()
+    reg.register_stt("bench-echo", EchoUtteranceSTT)
+    reg.register_ws_handler("bench_stats", stats)
+    cfg = ServerConfig(
+        server={"host": "127.0.0.1", "port": port},
+        security={"rate_limit_requests_per_second": 100_000.0},
+        gateway={"idle_timeout_seconds": 600.0},
+    )
+    gw = GatewayServer(cfg, registry=reg, log_level="error")
+    if profile:
+        import cProfile
+
+        prof = cProfile.Profile()
+        prof.enable()
+        try:
+            gw.serve()
+        finally:
+            prof.disable()
+            prof.dump_stats(profile)
+    else:
+        gw.serve()
+
+
+# --- client side ---------------------------------------------------------------------------
+def proc_cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / HZ  # utime + stime
+
+
+def proc_rss_mib(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def session(
+    url: str, tag: str, frames: list[bytes], start_at: float, out: dict[str, Any], ready: asyncio.Event
+) -> None:
+    import websockets
+
+    async with websockets.connect(url, max_size=None, compression=None, open_timeout=60) as ws:
+        await ws.send(
+            json.dumps(
+                {
+                    "type": "config",
+                    "stt_config": {"provider": "bench-echo", "sample_rate": IN_RATE, "model": tag},
+                    "processors": ["vad"],
+                }
+            )
+        )
+        msg = json.loads(await ws.recv())
+        assert msg["type"] == "ready", msg
+        ready.set()
+        finals = 0
+        stats_msg: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+
+        async def reader() -> None:
+            nonlocal finals
+            async for raw in ws:
+                m = json.loads(raw)
+                if m["type"] == "stt_result" and m["is_final"]:
+                    finals += 1
+                elif m["type"] == "plugin_response":
+                    stats_msg.set_result(m["payload"])
+                    return
+                elif m["type"] == "error":
+                    out.setdefault("errors", []).append(m["message"])
+
+        rtask = asyncio.create_task(reader())
+        loop = asyncio.get_running_loop()
+        sent: list[float] = []
+        late = 0.0
+        for i, frame in enumerate(frames):
+            due = start_at + i * FRAME_S
+            delay = due - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            else:
+                late = max(late, -delay)
+            sent.append(time.monotonic())
+            await ws.send(frame)
+        await asyncio.sleep(1.0)  # let the last frames through
+        await ws.send(json.dumps({"type": "custom", "message_type": "bench_stats", "payload": {"tag": tag}}))
+        stats = await asyncio.wait_for(stats_msg, 60)
+        await rtask
+        arrivals = stats["arrivals"]
+        out["sent"] = len(sent)
+        out["received"] = len(arrivals)
+        out["latencies"] = [a - s for s, a in zip(sent, arrivals, strict=False)]
+        out["finals"] = finals
+        out["client_late"] = late
+
+
+async def run_clients(url: str, n: int, seconds: float) -> list[dict[str, Any]]:
+    from waav.testing.signals import speech_like
+
+    pcm = speech_like(seconds, IN_RATE, seed=1)
+    frames = [pcm[i : i + FRAME] for i in range(0, len(pcm) - FRAME + 1, FRAME)]
+    outs: list[dict[str, Any]] = [{} for _ in range(n)]
+    loop = asyncio.get_running_loop()
+    # every session starts at the same wall time, offsets spread across one frame period
+    start = loop.time() + 2.0 + n * 0.004
+    readies = [asyncio.Event() for _ in range(n)]
+    tasks = []
+    for i in range(n):
+        offset = (i % 20) * FRAME_S / 20
+        tasks.append(asyncio.create_task(session(url, f"s{i}", frames, start + offset, outs[i], readies[i])))
+        if i % 25 == 24:
+            await asyncio.sleep(0.05)  # connect in waves, not one SYN flood
+    await asyncio.gather(*tasks)
+    return outs
+
+
+def pct(xs: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(xs), q)) if xs else float("nan")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sessions", type=int, default=500)
+    ap.add_argument("--seconds", type=float, default=20.0, help="audio streamed per session")
+    ap.add_argument("--quick", action="store_true", help="10 sessions x 3 s (CI smoke run)")
+    ap.add_argument("--profile", metavar="OUT", help="profile the server with cProfile into OUT")
+    ap.add_argument("--json", action="store_true", help="print the report as JSON")
+    ap.add_argument("--role", default="driver", choices=("driver", "server"), help=argparse.SUPPRESS)
+    ap.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.role == "server":
+        run_server(args.port, args.profile)
+        return 0
+    if args.quick:
+        args.sessions, args.seconds = 10, 3.0
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cmd = [sys.executable, __file__, "--role", "server", "--port", str(port)]
+    if args.profile:
+        cmd += ["--profile", args.profile]
+    server = subprocess.Popen(cmd)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise SystemExit("the gateway did not start") from None
+                time.sleep(0.1)
+        load0 = os.getloadavg()[0]
+        cpu0, wall0, me0 = proc_cpu_seconds(server.pid), time.monotonic(), time.process_time()
+        outs = asyncio.run(run_clients(f"ws://127.0.0.1:{port}/ws", args.sessions, args.seconds))
+        cpu1, wall1, me1 = proc_cpu_seconds(server.pid), time.monotonic(), time.process_time()
+        rss = proc_rss_mib(server.pid)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+    lat = [x for o in outs for x in o.get("latencies", [])]
+    sent = sum(o.get("sent", 0) for o in outs)
+    received = sum(o.get("received", 0) for o in outs)
+    utterances = int(args.seconds // 2)
+    report = {
+        "sessions": args.sessions,
+        "seconds_per_session": args.seconds,
+        "frames_sent": sent,
+        "frames_lost": sent - received,
+        "latency_ms_p50": round(pct(lat, 50) * 1000, 3),
+        "latency_ms_p99": round(pct(lat, 99) * 1000, 3),
+        "latency_ms_max": round(max(lat) * 1000, 3) if lat else None,
+        "finals_per_session_min": min(o.get("finals", 0) for o in outs),
+        "utterances_per_session": utterances,
+        "errors": sum(len(o.get("errors", [])) for o in outs),
+        "client_max_late_ms": round(max(o.get("client_late", 0.0) for o in outs) * 1000, 1),
+        "server_cpu_percent": round(100 * (cpu1 - cpu0) / (wall1 - wall0), 1),
+        "client_cpu_percent": round(100 * (me1 - me0) / (wall1 - wall0), 1),
+        "server_rss_mib": round(rss, 1),
+        "loadavg_1min_before": round(load0, 2),
+        "cpus": os.cpu_count(),
+    }
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        for k, v in report.items():
+            print(f"{k:26s} {v}")
+    if lat and args.quick:
+        print(f"(quick mode; p50 {statistics.median(lat) * 1000:.2f} ms)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
