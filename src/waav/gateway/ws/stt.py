@@ -19,7 +19,6 @@ import time
 from typing import Any
 
 from waav import audio
-from waav._exceptions import AudioFormatError
 from waav.gateway._conn import Connection
 from waav.gateway._providers import bounded, describe_error
 from waav.gateway.metrics import Metrics
@@ -131,21 +130,24 @@ class STTInput:
                         data = await self.pipeline.process(data)
                     if self._resampler is not None:
                         data = bytes(self._resampler.process(data))
-                if not data:
-                    continue
-                if self._utterance_t0 is None:
-                    self._utterance_t0 = time.monotonic()
-                self._busy_since = time.monotonic()
-                await send(data)
-                self._busy_since = None
             except asyncio.CancelledError:
                 raise
-            except AudioFormatError as exc:
-                self._busy_since = None
-                await self.conn.error(f"Failed to process audio: {exc}", "audio")
+            except Exception as exc:  # a processor plugin failed or timed out: this frame only
+                await self.conn.error(f"Failed to process audio: {describe_error(exc)}", "audio")
+                continue
+            if not data:
+                continue
+            if self._utterance_t0 is None:
+                self._utterance_t0 = time.monotonic()
+            self._busy_since = time.monotonic()
+            try:
+                await send(data)
+            except asyncio.CancelledError:
+                raise
             except Exception as exc:
-                self._busy_since = None
                 await self.conn.error(f"STT streaming error: {describe_error(exc)}", "stt")
+            finally:
+                self._busy_since = None
 
     # --- provider callbacks ---------------------------------------------------------------
     async def _on_result(self, result: STTResult) -> None:
