@@ -121,6 +121,9 @@ async def test_messages_map_both_ways(rt: tuple[Any, list[EchoRealtime]]) -> Non
         assert (err["code"], err["message"]) == ("cancel_error", "RuntimeError: nothing to cancel")
 
 
+LONG_INSTRUCTIONS = '{"type": "config", "provider": "echo", "instructions": "' + "i" * (100 * 1024 + 1) + '"}'
+
+
 @pytest.mark.parametrize(
     ("message", "code"),
     [
