@@ -136,7 +136,7 @@ LONG_INSTRUCTIONS = '{"type": "config", "provider": "echo", "instructions": "' +
         (
             '{"type": "config", "provider": "echo", "instructions": "' + "i" * (100 * 1024 + 1) + '"}',
             "validation_error",
-        ),  # fmt: skip
+        ),
     ],
 )
 async def test_errors_carry_upstream_codes_and_keep_the_connection(
