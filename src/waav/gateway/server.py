@@ -71,11 +71,14 @@ class GatewayServer:
         *,
         registry: PluginRegistry | None = None,
         log_level: str = "warning",
+        loop: str = "auto",
     ) -> None:
         self.config = config or ServerConfig()
         self.app = create_app(self.config, registry=registry)
         self.state = gateway_state(self.app)
         self.log_level = log_level
+        #: uvicorn's event loop: "auto" (uvloop when installed), "asyncio" or "uvloop".
+        self.loop = loop
         self.host = self.config.server.host
         self.port = self.config.server.port
         self._server: _Server | None = None
@@ -122,6 +125,7 @@ class GatewayServer:
         cfg = uvicorn.Config(
             self.app,
             log_level=self.log_level,
+            loop=self.loop,
             lifespan="on",
             ws_max_size=WS_MAX_SIZE,
             ws_ping_interval=20.0,
