@@ -121,6 +121,10 @@ async def test_stt_stereo_mulaw_and_processors(make_gateway: Callable[..., Any])
         await c.send({"type": "config", "stt_config": STT16, "processors": ["nope"]})
         assert "nope" in await c.error()
         await c.alive()
+        await stream(c, audio.ulaw_encode(audio.mono_to_stereo(mono)), 16000)
+        while (await c.expect("stt_result"))["transcript"] != "utterance 7":
+            pass  # 2 s of 16 kHz PCM16 = 64 000 bytes: results up to 8, all from the first provider
+        assert len(d.stt) == 1
 
 
 async def test_tts_24k_provider_to_16k_client_in_paced_20ms_frames(make_gateway: Callable[..., Any]) -> None:

@@ -195,28 +195,27 @@ class VoiceSession:
                 "config",
             )
             return
-        await self._teardown()
-        self.configured = False
+        # Build the new providers first: if that fails the session keeps its current setup.
         stt: STTInput | None = None
         tts: TTSOutput | None = None
-        try:
-            if cfg.audio:
-                results = await asyncio.gather(
-                    self._make_stt(cfg) if cfg.stt is not None else _none(),
-                    self._make_tts(cfg.tts) if cfg.tts is not None else _none(),
-                    return_exceptions=True,
-                )
-                errors = [r for r in results if isinstance(r, BaseException)]
-                made = [r for r in results if isinstance(r, (STTInput, TTSOutput))]
-                if errors:
-                    await asyncio.gather(*(x.close() for x in made), return_exceptions=True)
-                    for err in errors:
-                        await self.conn.error(describe_error(err), "config")
-                    return
-                stt = results[0] if isinstance(results[0], STTInput) else None
-                tts = results[1] if isinstance(results[1], TTSOutput) else None
-        except asyncio.CancelledError:
-            raise
+        if cfg.audio:
+            results = await asyncio.gather(
+                self._make_stt(cfg) if cfg.stt is not None else _none(),
+                self._make_tts(cfg.tts) if cfg.tts is not None else _none(),
+                return_exceptions=True,
+            )
+            errors = [r for r in results if isinstance(r, BaseException)]
+            made = [r for r in results if isinstance(r, (STTInput, TTSOutput))]
+            if errors:
+                await asyncio.gather(*(x.close() for x in made), return_exceptions=True)
+                for err in errors:
+                    if isinstance(err, asyncio.CancelledError):
+                        raise err
+                    await self.conn.error(describe_error(err), "config")
+                return
+            stt = results[0] if isinstance(results[0], STTInput) else None
+            tts = results[1] if isinstance(results[1], TTSOutput) else None
+        await self._teardown()
         self.stt, self.tts = stt, tts
         self.audio_enabled = cfg.audio
         self.stream_id = cfg.stream_id or str(uuid.uuid4())
