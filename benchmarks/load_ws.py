@@ -90,6 +90,29 @@ def run_server(port: int, profile: str | None, loop: str) -> None:
         gateway={"idle_timeout_seconds": 600.0},
     )
     gw = GatewayServer(cfg, registry=reg, log_level="error", loop=loop)
+    if os.environ.get("WAAV_BENCH_GC_STATS"):
+        import atexit
+        import gc
+        import signal
+
+        pauses: list[float] = []
+        t0 = [0.0]
+
+        def cb(phase: str, info: dict[str, int]) -> None:
+            if phase == "start":
+                t0[0] = time.perf_counter()
+            else:
+                pauses.append((time.perf_counter() - t0[0]) * 1000)
+
+        gc.callbacks.append(cb)
+        atexit.register(
+            lambda: print(
+                f"gc: {len(pauses)} collections, max {max(pauses, default=0):.1f} ms, "
+                f"total {sum(pauses):.0f} ms",
+                file=sys.stderr,
+            )
+        )
+        signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
     if profile:
         import cProfile
 

@@ -96,3 +96,11 @@ async def test_a_hanging_processor_plugin_only_affects_its_session(make_gateway:
         assert "'processor:stuck' timed out" in err
         assert (await good.expect("stt_result"))["transcript"] == "utterance 1"
         await bad.alive()
+
+
+def test_public_names() -> None:
+    import waav.gateway
+
+    assert sorted(waav.gateway.__all__) == ["GatewayServer", "Metrics", "create_app", "gateway_state"]
+    for name in waav.gateway.__all__:
+        assert getattr(waav.gateway, name) is not None
