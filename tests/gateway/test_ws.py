@@ -369,3 +369,19 @@ async def test_stop_drains_queued_speech_then_closes(make_gateway: Callable[...,
         await asyncio.wait_for(ws.wait_closed(), 10)
         assert ws.close_code == 1001
         await stopping
+
+
+async def test_tts_mulaw_8k_client_gets_encoded_10ms_frames(make_gateway: Callable[..., Any]) -> None:
+    from waav import audio
+
+    d = Doubles()
+    gw = make_gateway(d.registry, gateway={"tts_frame_ms": 10})
+    async with connect(gw.ws_url) as ws:
+        c = Client(ws)
+        await c.ready(tts_config={"provider": "tone", "audio_format": "mulaw", "sample_rate": 8000})
+        await c.send({"type": "speak", "text": "m" * 25})
+        ulaw, sizes, _ = await until_complete(c)
+        assert set(sizes[:-1]) == {80}  # 10 ms of 8 kHz µ-law
+        pcm = audio.ulaw_decode(ulaw)
+        assert abs(len(pcm) / 2 / 8000 - 0.5) < 0.01
+        assert abs(peak_hz(pcm, 8000) - TONE_HZ) < 5
