@@ -385,3 +385,22 @@ async def test_tts_mulaw_8k_client_gets_encoded_10ms_frames(make_gateway: Callab
         pcm = audio.ulaw_decode(ulaw)
         assert abs(len(pcm) / 2 / 8000 - 0.5) < 0.01
         assert abs(peak_hz(pcm, 8000) - TONE_HZ) < 5
+
+
+async def test_a_slow_stt_provider_drops_audio_beyond_the_backlog_and_says_so(
+    make_gateway: Callable[..., Any],
+) -> None:
+    import httpx
+
+    d = Doubles()
+    gw = make_gateway(d.registry, gateway={"provider_timeout_seconds": 30})
+    async with connect(gw.ws_url) as ws:
+        c = Client(ws)
+        await c.ready(stt_config={**STT16, "provider": "rec-hang"})
+        for _ in range(300):  # 6 s of 20 ms frames; the provider takes none
+            await c.send(b"\0\0" * 320)
+        assert "not keeping up; audio is being dropped" in await c.error()
+        await c.alive()
+        async with httpx.AsyncClient(base_url=gw.url) as http:
+            text = (await http.get("/metrics")).text
+        assert 'waav_audio_frames_dropped_total{provider="rec-hang"} 49' in text  # 300 - 1 - 250

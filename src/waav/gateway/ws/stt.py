@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import deque
 from typing import Any
 
 from waav import audio
@@ -64,7 +65,9 @@ class STTInput:
             self._resampler = audio.Resampler(client_rate, provider_rate, dtype="int16")
         self._frame = self.width * channels if self.width else 1
         self._carry = b""
-        self._queue: asyncio.Queue[bytes] = asyncio.Queue(BACKLOG)
+        # a deque and one wake-up future: cheaper per frame than asyncio.Queue's bookkeeping
+        self._backlog: deque[bytes] = deque()
+        self._wake: asyncio.Future[None] | None = None
         self._dropped_told = False
         self.dropped = 0
         self.failed: str | None = None
@@ -77,22 +80,24 @@ class STTInput:
     # --- from the receive loop ----------------------------------------------------------
     def feed(self, data: bytes) -> bool:
         """Queue one client frame; returns False when it had to be dropped."""
-        try:
-            self._queue.put_nowait(data)
+        if len(self._backlog) < BACKLOG:
+            self._backlog.append(data)
+            wake = self._wake
+            if wake is not None and not wake.done():
+                wake.set_result(None)
             return True
-        except asyncio.QueueFull:
-            self.dropped += 1
-            self.metrics.inc("waav_audio_frames_dropped_total", provider=self.provider_id)
-            if not self._dropped_told:
-                self._dropped_told = True
-                self.conn.send_nowait(
-                    {
-                        "type": "error",
-                        "message": f"Failed to process audio: STT provider {self.provider_id} is not "
-                        f"keeping up; audio is being dropped",
-                    }
-                )
-            return False
+        self.dropped += 1
+        self.metrics.inc("waav_audio_frames_dropped_total", provider=self.provider_id)
+        if not self._dropped_told:
+            self._dropped_told = True
+            self.conn.send_nowait(
+                {
+                    "type": "error",
+                    "message": f"Failed to process audio: STT provider {self.provider_id} is not "
+                    f"keeping up; audio is being dropped",
+                }
+            )
+        return False
 
     def check_stuck(self) -> bool:
         """Watchdog: True (and the STT half stopped) if a provider call hangs past the timeout."""
@@ -105,7 +110,7 @@ class STTInput:
 
     @property
     def backlog(self) -> int:
-        return self._queue.qsize()
+        return len(self._backlog)
 
     # --- worker ---------------------------------------------------------------------------
     def _decode(self, data: bytes) -> bytes:
@@ -119,10 +124,15 @@ class STTInput:
         return bytes(data)
 
     async def _work(self) -> None:
-        q = self._queue
+        backlog = self._backlog
         send = self.provider.send_audio
+        loop = asyncio.get_running_loop()
         while True:
-            data = await q.get()
+            if not backlog:
+                self._wake = loop.create_future()
+                await self._wake
+                self._wake = None
+            data = backlog.popleft()
             try:
                 if self.width is not None:
                     data = self._decode(data)
