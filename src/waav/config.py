@@ -256,6 +256,10 @@ class GatewayConfig:
     tts_frame_ms: int = 20
     #: Seconds a graceful shutdown waits for sessions to finish.
     drain_timeout_seconds: float = 10.0
+    #: After a final STT result that does not end the turn, send a synthetic speech-final
+    #: (``transcript ""``, ``is_speech_final`` true) if the provider sends none within this
+    #: many seconds (upstream VoiceManager: 1.8 s); 0 disables it.
+    speech_final_wait_seconds: float = 1.8
 
     def _check(self) -> None:
         for name in ("idle_timeout_seconds", "provider_timeout_seconds", "drain_timeout_seconds"):
@@ -264,6 +268,8 @@ class GatewayConfig:
         for name in ("max_text_frame_bytes", "max_binary_frame_bytes"):
             if getattr(self, name) <= 0:
                 raise FieldError((name,), "must be > 0", owner="GatewayConfig")
+        if self.speech_final_wait_seconds < 0:
+            raise FieldError(("speech_final_wait_seconds",), "must be >= 0", owner="GatewayConfig")
         if self.stt_sample_rate < 0:
             raise FieldError(("stt_sample_rate",), "must be >= 0", owner="GatewayConfig")
         if not 10 <= self.tts_frame_ms <= 20:
@@ -365,6 +371,7 @@ _ENV: dict[str, tuple[tuple[str, ...], str]] = {
     "WAAV_PROVIDER_TIMEOUT_SECONDS": (("gateway", "provider_timeout_seconds"), "float"),
     "WAAV_TTS_FRAME_MS": (("gateway", "tts_frame_ms"), "int"),
     "WAAV_DRAIN_TIMEOUT_SECONDS": (("gateway", "drain_timeout_seconds"), "float"),
+    "WAAV_SPEECH_FINAL_WAIT_SECONDS": (("gateway", "speech_final_wait_seconds"), "float"),
 }
 
 

@@ -32,7 +32,8 @@ def peak_hz(pcm: bytes, rate: int) -> float:
 class RecordingSTT(BaseSTT):
     """Records what it is sent; one interim + one final result per ``result_bytes`` of audio.
 
-    ``mode``: ``ok``, ``hang`` (send_audio never returns), ``boom`` (send_audio raises).
+    ``mode``: ``ok``, ``hang`` (send_audio never returns), ``boom`` (send_audio raises),
+    ``nosf`` (finals never flagged speech-final).
     """
 
     def __init__(self, config: STTConfig, mode: str, sink: list[RecordingSTT], result_bytes: int) -> None:
@@ -57,7 +58,12 @@ class RecordingSTT(BaseSTT):
             self.results += 1
             await self._emit_result(STTResult(f"utterance {self.results}", confidence=0.5))
             await self._emit_result(
-                STTResult(f"utterance {self.results}", is_final=True, is_speech_final=True, confidence=0.9)
+                STTResult(
+                    f"utterance {self.results}",
+                    is_final=True,
+                    is_speech_final=self.mode != "nosf",
+                    confidence=0.9,
+                )
             )
 
     async def disconnect(self) -> None:
@@ -139,7 +145,7 @@ class Doubles:
             self.registry.discover(third_party=False)
         self.stt: list[RecordingSTT] = []
         self.tts: list[ToneTTS] = []
-        for mode in ("ok", "hang", "boom"):
+        for mode in ("ok", "hang", "boom", "nosf"):
             name = "rec" if mode == "ok" else f"rec-{mode}"
             self.registry.register_stt(name, self._stt_factory(mode, result_bytes))
         for mode in ("ok", "hang", "boom", "raise"):

@@ -404,3 +404,31 @@ async def test_a_slow_stt_provider_drops_audio_beyond_the_backlog_and_says_so(
         async with httpx.AsyncClient(base_url=gw.url) as http:
             text = (await http.get("/metrics")).text
         assert 'waav_audio_frames_dropped_total{provider="rec-hang"} 49' in text  # 300 - 1 - 250
+
+
+async def test_synthetic_speech_final_when_the_provider_never_ends_the_turn(
+    make_gateway: Callable[..., Any],
+) -> None:
+    d = Doubles(result_bytes=6400)
+    gw = make_gateway(d.registry, gateway={"speech_final_wait_seconds": 0.3})
+    async with connect(gw.ws_url) as ws:
+        c = Client(ws)
+        await c.ready(stt_config={**STT16, "provider": "rec-nosf"})
+        await c.send(tone(300, 0.2, 16000))  # one result: interim + final without speech_final
+        assert (await c.expect("stt_result"))["is_final"] is False
+        final = await c.expect("stt_result")
+        assert (final["transcript"], final["is_final"], final["is_speech_final"]) == (
+            "utterance 1",
+            True,
+            False,
+        )
+        t0 = asyncio.get_running_loop().time()
+        synthetic = await c.expect("stt_result")
+        assert synthetic == {
+            "type": "stt_result",
+            "transcript": "",
+            "is_final": True,
+            "is_speech_final": True,
+            "confidence": 1.0,
+        }
+        assert 0.2 < asyncio.get_running_loop().time() - t0 < 1.5

@@ -269,6 +269,7 @@ class VoiceSession:
             pipeline=pipeline,
             timeout=timeout,
             metrics=self.state.metrics,
+            speech_final_wait=self.gw.speech_final_wait_seconds,
         )
 
     def _pipeline(self, cfg: p.Config, rate: int) -> AudioPipeline | None:

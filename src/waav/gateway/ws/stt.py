@@ -33,6 +33,8 @@ log = logging.getLogger("waav.gateway")
 PCM_INPUTS = {"linear16": 2, "pcm16": 2, "pcm": 2, "mulaw": 1, "ulaw": 1, "alaw": 1}
 #: Frames of client audio that may wait for a slow provider (250 × 20 ms = 5 s).
 BACKLOG = 250
+#: Seconds after a synthetic speech-final during which a real one is not a new turn end.
+DUPLICATE_WINDOW = 0.5
 
 
 class STTInput:
@@ -50,6 +52,7 @@ class STTInput:
         pipeline: AudioPipeline | None,
         timeout: float,
         metrics: Metrics,
+        speech_final_wait: float = 0.0,
     ) -> None:
         self.conn = conn
         self.provider = provider
@@ -73,6 +76,9 @@ class STTInput:
         self.failed: str | None = None
         self._busy_since: float | None = None
         self._utterance_t0: float | None = None
+        self._sf_wait = speech_final_wait
+        self._sf_timer: asyncio.TimerHandle | None = None
+        self._synthetic_at = -1e9
         provider.on_result(self._on_result)
         provider.on_error(self._on_error)
         self._task = asyncio.create_task(self._work(), name=f"stt-{self.provider_id}")
@@ -172,12 +178,34 @@ class STTInput:
             self._utterance_t0 = -1.0  # observed; the clock restarts at the audio after a final
         if result.is_final:
             self._utterance_t0 = None
-        await self.conn.send(result.to_message())
+        message = result.to_message()
+        if self._sf_wait > 0:
+            self._track_turn(result, message)
+        await self.conn.send(message)
+
+    def _track_turn(self, result: STTResult, message: dict[str, Any]) -> None:
+        """Synthetic speech-final when the provider never ends the turn (upstream §1.8)."""
+        if self._sf_timer is not None:
+            self._sf_timer.cancel()
+            self._sf_timer = None
+        loop = asyncio.get_running_loop()
+        if result.is_speech_final:
+            if loop.time() - self._synthetic_at < DUPLICATE_WINDOW:
+                message["is_speech_final"] = False  # the turn was already ended for the client
+        elif result.is_final:
+            self._sf_timer = loop.call_later(self._sf_wait, self._synthetic_speech_final)
+
+    def _synthetic_speech_final(self) -> None:
+        self._sf_timer = None
+        self._synthetic_at = asyncio.get_running_loop().time()
+        self.conn.send_nowait(STTResult("", is_final=True, is_speech_final=True, confidence=1.0).to_message())
 
     async def _on_error(self, error: Exception) -> None:
         await self.conn.error(f"STT streaming error: {describe_error(error)}", "stt")
 
     async def close(self) -> None:
+        if self._sf_timer is not None:
+            self._sf_timer.cancel()
         self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await self._task
