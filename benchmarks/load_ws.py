@@ -36,7 +36,7 @@ HZ = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
 # --- server side ---------------------------------------------------------------------------
-def run_server(port: int, profile: str | None, loop: str) -> None:
+def run_server(port: int, profile: str | None, loop: str, ws: str) -> None:
     from waav.config import ServerConfig
     from waav.gateway import GatewayServer
     from waav.plugin import PluginRegistry
@@ -89,7 +89,7 @@ def run_server(port: int, profile: str | None, loop: str) -> None:
         security={"rate_limit_requests_per_second": 100_000.0},
         gateway={"idle_timeout_seconds": 600.0},
     )
-    gw = GatewayServer(cfg, registry=reg, log_level="error", loop=loop)
+    gw = GatewayServer(cfg, registry=reg, log_level="error", loop=loop, ws=ws)
     if os.environ.get("WAAV_BENCH_GC_STATS"):
         import atexit
         import gc
@@ -253,11 +253,17 @@ def main() -> int:
     ap.add_argument(
         "--loop", default="auto", choices=("auto", "asyncio", "uvloop"), help="server event loop (uvicorn)"
     )
+    ap.add_argument(
+        "--ws",
+        default="auto",
+        choices=("auto", "websockets", "websockets-sansio"),
+        help="uvicorn WS protocol",
+    )
     ap.add_argument("--role", default="driver", choices=("driver", "server"), help=argparse.SUPPRESS)
     ap.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.role == "server":
-        run_server(args.port, args.profile, args.loop)
+        run_server(args.port, args.profile, args.loop, args.ws)
         return 0
     if args.quick:
         args.sessions, args.seconds = 10, 3.0
@@ -265,7 +271,18 @@ def main() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    cmd = [sys.executable, __file__, "--role", "server", "--port", str(port), "--loop", args.loop]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--role",
+        "server",
+        "--port",
+        str(port),
+        "--loop",
+        args.loop,
+        "--ws",
+        args.ws,
+    ]
     if args.profile:
         cmd += ["--profile", args.profile]
     server = subprocess.Popen(cmd)
@@ -308,6 +325,7 @@ def main() -> int:
         "client_cpu_percent": round(100 * (me1 - me0) / (wall1 - wall0), 1),
         "server_rss_mib": round(rss, 1),
         "server_loop": args.loop,
+        "server_ws": args.ws,
         "loadavg_1min_before": round(load0, 2),
         "cpus": os.cpu_count(),
     }

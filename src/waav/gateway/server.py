@@ -72,6 +72,7 @@ class GatewayServer:
         registry: PluginRegistry | None = None,
         log_level: str = "warning",
         loop: str = "auto",
+        ws: str = "auto",
     ) -> None:
         self.config = config or ServerConfig()
         self.app = create_app(self.config, registry=registry)
@@ -79,6 +80,8 @@ class GatewayServer:
         self.log_level = log_level
         #: uvicorn's event loop: "auto" (uvloop when installed), "asyncio" or "uvloop".
         self.loop = loop
+        #: uvicorn's WebSocket implementation ("auto": websockets' sans-I/O protocol).
+        self.ws = ws
         self.host = self.config.server.host
         self.port = self.config.server.port
         self._server: _Server | None = None
@@ -126,6 +129,7 @@ class GatewayServer:
             self.app,
             log_level=self.log_level,
             loop=self.loop,
+            ws=self.ws,
             lifespan="on",
             ws_max_size=WS_MAX_SIZE,
             ws_ping_interval=20.0,
