@@ -61,12 +61,11 @@ def connect(url: str) -> Any:
 
 
 def server_config(**sections: Any) -> ServerConfig:
-    gateway = {
-        "default_stt_provider": "whisper",
-        "default_tts_provider": "hibari",
-        **sections.pop("gateway", {}),
-    }
-    return ServerConfig(security={"rate_limit_requests_per_second": 100_000.0}, gateway=gateway, **sections)
+    """Test config: no rate limit unless asked for, defaults providers as shipped."""
+    gateway = {"default_stt_provider": "whisper", "default_tts_provider": "hibari"}
+    gateway.update(sections.pop("gateway", {}))
+    security = {"rate_limit_requests_per_second": 100_000.0, **sections.pop("security", {})}
+    return ServerConfig(security=security, gateway=gateway, **sections)
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from typing import Protocol
 
 from waav.config import ServerConfig
 from waav.gateway.metrics import Metrics
+from waav.gateway.security import Authenticator
 from waav.plugin import PluginRegistry
 
 __all__ = ["GatewayState", "Session"]
@@ -27,9 +28,10 @@ class Session(Protocol):
 class GatewayState:
     """Shared by every route of one app (``app.state.waav``)."""
 
-    def __init__(self, config: ServerConfig, registry: PluginRegistry) -> None:
+    def __init__(self, config: ServerConfig, registry: PluginRegistry, authenticator: Authenticator) -> None:
         self.config = config
         self.registry = registry
+        self.authenticator = authenticator
         self.metrics = Metrics()
         self.started_at = time.time()
         self.draining = False

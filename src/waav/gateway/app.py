@@ -11,17 +11,32 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from waav.config import ServerConfig
 from waav.gateway import rest
 from waav.gateway._state import GatewayState
 from waav.gateway.realtime import realtime_endpoint
+from waav.gateway.security import Authenticator, build_middleware_stack
 from waav.gateway.ws.session import ws_endpoint
 from waav.plugin import PluginRegistry, global_registry
 from waav.plugin.capabilities import ASGIApp
 
-__all__ = ["create_app", "gateway_state"]
+__all__ = ["GatewayApp", "create_app", "gateway_state"]
+
+
+class GatewayApp:
+    """The gateway's ASGI app: the routes wrapped in the middleware stack (``state``: shared)."""
+
+    def __init__(self, app: ASGIApp, routes: Starlette, state: GatewayState) -> None:
+        self._app = app
+        self.routes = routes
+        self.state = routes.state
+        self.waav = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._app(scope, receive, send)
 
 
 def _http(
@@ -46,7 +61,7 @@ def _ws(
     return endpoint
 
 
-def create_app(config: ServerConfig | None = None, *, registry: PluginRegistry | None = None) -> ASGIApp:
+def create_app(config: ServerConfig | None = None, *, registry: PluginRegistry | None = None) -> GatewayApp:
     """Build the gateway app for ``config`` (default: ``ServerConfig()``) over ``registry``
     (default: the process-wide :func:`~waav.plugin.global_registry`).
 
@@ -54,11 +69,17 @@ def create_app(config: ServerConfig | None = None, *, registry: PluginRegistry |
     WebSockets ``/ws`` and ``/realtime``. The app's lifespan starts the registry's plugins and,
     at shutdown, drains open sessions; when mounted inside another app (whose lifespan does not
     reach mounted apps) plugins are started on first use instead.
+
+    The routes sit inside the middleware stack of :mod:`waav.gateway.security` (request
+    logging, security headers, CORS, WebSocket connection caps, client auth, rate limits and
+    middleware plugins, in priority order). A bad auth configuration raises
+    :class:`waav.ConfigError` here, not at the first request.
     """
     config = config or ServerConfig()
     registry = registry if registry is not None else global_registry()
     config.apply(registry)
-    state = GatewayState(config, registry)
+    authenticator = Authenticator(config, registry)
+    state = GatewayState(config, registry, authenticator)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -80,7 +101,8 @@ def create_app(config: ServerConfig | None = None, *, registry: PluginRegistry |
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.waav = state
-    return app
+    stack = build_middleware_stack(app, config, registry, authenticator=authenticator)
+    return GatewayApp(stack, app, state)
 
 
 def gateway_state(app: Any) -> GatewayState:

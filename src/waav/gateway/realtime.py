@@ -21,9 +21,11 @@ from typing import Any
 from starlette.websockets import WebSocket
 
 from waav._exceptions import ConfigError, PluginNotFoundError, ProviderAuthError, WaavError
+from waav.gateway._auth_flow import first_message_auth
 from waav.gateway._conn import Connection, Disconnected
 from waav.gateway._providers import bounded, create_provider, describe_error
 from waav.gateway._state import GatewayState
+from waav.gateway.security import scope_auth_pending
 from waav.plugin._provider_base import (
     BaseRealtime,
     FunctionCallRequest,
@@ -136,6 +138,7 @@ class RealtimeSession:
         )
         self.provider: BaseRealtime | None = None
         self.ready = False
+        self.scope = ws.scope
 
     async def run(self) -> None:
         await self.conn.accept()
@@ -144,6 +147,8 @@ class RealtimeSession:
         m.inc("waav_sessions_active", endpoint=ENDPOINT)
         self.state.add(self)
         try:
+            if scope_auth_pending(self.scope):
+                await first_message_auth(self.conn, self.scope, self.state.authenticator)
             while True:
                 frame = await self.conn.receive()
                 if isinstance(frame, bytes):

@@ -17,14 +17,16 @@ from typing import Any
 from starlette.websockets import WebSocket
 
 from waav._exceptions import WaavError
+from waav.gateway._auth_flow import first_message_auth
 from waav.gateway._conn import Connection, Disconnected
 from waav.gateway._providers import bounded, create_provider, describe_error
 from waav.gateway._state import GatewayState
+from waav.gateway.security import scope_auth_pending, scope_identity
 from waav.gateway.ws import protocol as p
 from waav.gateway.ws.stt import PCM_INPUTS, STTInput
 from waav.gateway.ws.tts import TTSOutput
 from waav.plugin._provider_config import STTConfig, TTSConfig
-from waav.plugin.capabilities import AudioFormat, AudioProcessor, WSContext
+from waav.plugin.capabilities import AudioFormat, AudioProcessor, AuthIdentity, WSContext
 from waav.plugin.isolation import IsolatedProcessor
 from waav.plugin.pipeline import AudioPipeline
 
@@ -58,8 +60,9 @@ class VoiceSession:
         self.audio_enabled = False
         self.stt: STTInput | None = None
         self.tts: TTSOutput | None = None
-        self.identity: Any = None
-        self.auth_pending = False
+        self.ws = ws
+        self.identity: AuthIdentity | None = scope_identity(ws.scope)
+        self.auth_pending = scope_auth_pending(ws.scope)
         self._watchdog: asyncio.Task[None] | None = None
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -71,6 +74,9 @@ class VoiceSession:
         self.state.add(self)
         self._watchdog = asyncio.create_task(self._watch(), name="ws-watchdog")
         try:
+            if self.auth_pending:
+                self.identity = await first_message_auth(self.conn, self.ws.scope, self.state.authenticator)
+                self.auth_pending = False
             while True:
                 frame = await self.conn.receive()
                 if isinstance(frame, bytes):
@@ -158,7 +164,10 @@ class VoiceSession:
                 }
             )
         elif isinstance(msg, p.Auth):
-            await self.conn.error("Authentication is not pending on this connection", "auth")
+            await self.conn.error(
+                "Authentication is not pending on this connection (already authenticated or not required)",
+                "auth",
+            )
 
     # --- handlers -------------------------------------------------------------------------
     async def speak(self, msg: p.Speak) -> None:
@@ -173,10 +182,11 @@ class VoiceSession:
         self.tts.speak(msg.text, flush=msg.flush, allow_interruption=msg.allow_interruption)
 
     async def custom(self, msg: p.Custom) -> None:
+        ident = self.identity
         ctx = WSContext(
             stream_id=self.stream_id,
-            authenticated=not self.auth_pending,
-            tenant_id=getattr(self.identity, "tenant_id", None) or getattr(self.identity, "id", None),
+            authenticated=not self.auth_pending,  # upstream: anything past the auth flow
+            tenant_id=(ident.tenant_id or ident.id or None) if ident is not None else None,
         )
         try:
             out = await self.state.registry.dispatch_ws(msg.message_type, msg.payload, ctx)
