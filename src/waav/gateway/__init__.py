@@ -4,8 +4,8 @@
 ASGI server); :class:`GatewayServer` runs it with uvicorn (``waav serve``).
 """
 
-from waav.gateway.app import create_app, gateway_state
+from waav.gateway.app import GatewayApp, create_app, gateway_state
 from waav.gateway.metrics import Metrics
 from waav.gateway.server import GatewayServer
 
-__all__ = ["GatewayServer", "Metrics", "create_app", "gateway_state"]
+__all__ = ["GatewayApp", "GatewayServer", "Metrics", "create_app", "gateway_state"]
