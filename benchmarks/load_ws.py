@@ -86,7 +86,8 @@ def run_server(port: int, profile: str | None, loop: str, ws: str) -> None:
     reg.register_ws_handler("bench_stats", stats)
     cfg = ServerConfig(
         server={"host": "127.0.0.1", "port": port},
-        security={"rate_limit_requests_per_second": 100_000.0},
+        # one client address opens every session: no rate limit, no per-IP connection cap
+        security={"rate_limit_requests_per_second": 100_000.0, "max_connections_per_ip": 100_000},
         gateway={"idle_timeout_seconds": 600.0},
     )
     gw = GatewayServer(cfg, registry=reg, log_level="error", loop=loop, ws=ws)
