@@ -101,6 +101,12 @@ async def test_a_hanging_processor_plugin_only_affects_its_session(make_gateway:
 def test_public_names() -> None:
     import waav.gateway
 
-    assert sorted(waav.gateway.__all__) == ["GatewayApp", "GatewayServer", "Metrics", "create_app", "gateway_state"]
+    assert sorted(waav.gateway.__all__) == [
+        "GatewayApp",
+        "GatewayServer",
+        "Metrics",
+        "create_app",
+        "gateway_state",
+    ]
     for name in waav.gateway.__all__:
         assert getattr(waav.gateway, name) is not None

@@ -432,3 +432,23 @@ async def test_synthetic_speech_final_when_the_provider_never_ends_the_turn(
             "confidence": 1.0,
         }
         assert 0.2 < asyncio.get_running_loop().time() - t0 < 1.5
+
+
+async def test_vad_events_do_not_accumulate_in_a_session(make_gateway: Callable[..., Any]) -> None:
+    from waav.testing.signals import speech_like
+
+    d = Doubles(result_bytes=10**9)
+    gw = make_gateway(d.registry)
+    async with connect(gw.ws_url) as ws:
+        c = Client(ws)
+        await c.ready(stt_config={**STT16, "sample_rate": 48000}, processors=["vad"])
+        await stream(c, speech_like(6.0, 48000, seed=3), 48000)  # three utterances
+        await c.alive()
+        for _ in range(200):
+            if len(d.stt[0].audio) >= 2 * 16000 * 5.9:
+                break
+            await asyncio.sleep(0.01)
+        (session,) = list(gw.state.sessions)
+        vad = session.stt.pipeline.processors[0]
+        assert vad._seg is not None  # it ran
+        assert vad._events == []  # drained each frame: the utterances' audio is not kept

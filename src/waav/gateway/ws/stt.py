@@ -61,6 +61,13 @@ class STTInput:
         self.width = PCM_INPUTS.get(encoding)
         self.channels = channels
         self.pipeline = pipeline
+        # Processors with a side channel (the built-in `vad` keeps its events, each holding the
+        # utterance's audio, until drained): drain them every frame, or they grow without bound.
+        self._drains = [
+            proc.drain_events
+            for proc in (pipeline.processors if pipeline else [])
+            if hasattr(proc, "drain_events")
+        ]
         self.timeout = timeout
         self.metrics = metrics
         self._resampler: Any = None
@@ -144,6 +151,8 @@ class STTInput:
                     data = self._decode(data)
                     if self.pipeline is not None:
                         data = await self.pipeline.process(data)
+                        for drain in self._drains:
+                            drain()
                     if self._resampler is not None:
                         data = bytes(self._resampler.process(data))
             except asyncio.CancelledError:
