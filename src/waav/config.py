@@ -240,9 +240,11 @@ class GatewayConfig:
     max_text_frame_bytes: int = 1024 * 1024
     #: Largest binary (audio) frame accepted.
     max_binary_frame_bytes: int = 5 * 1024 * 1024
-    #: Provider used when a session's ``stt_config`` / ``tts_config`` names none.
-    default_stt_provider: str = "whisper"
-    default_tts_provider: str = "hibari"
+    #: Provider used when a session's ``stt_config`` / ``tts_config`` (or ``/speak``) names none.
+    #: None: automatic (:mod:`waav.providers.local.defaults`): the first cloud provider whose
+    #: credentials are configured, else the offline engine ``whisper`` / ``hibari`` (``waav[local]``).
+    default_stt_provider: str | None = None
+    default_tts_provider: str | None = None
     #: Rate the gateway resamples client audio to before the STT provider (0: client rate).
     stt_sample_rate: int = 16000
     #: Audio processors run on client audio before resampling, for every session that does
@@ -364,8 +366,9 @@ _ENV: dict[str, tuple[tuple[str, ...], str]] = {
     "WAAV_IDLE_TIMEOUT_SECONDS": (("gateway", "idle_timeout_seconds"), "float"),
     "WAAV_MAX_TEXT_FRAME_BYTES": (("gateway", "max_text_frame_bytes"), "int"),
     "WAAV_MAX_BINARY_FRAME_BYTES": (("gateway", "max_binary_frame_bytes"), "int"),
-    "WAAV_DEFAULT_STT_PROVIDER": (("gateway", "default_stt_provider"), "str"),
-    "WAAV_DEFAULT_TTS_PROVIDER": (("gateway", "default_tts_provider"), "str"),
+    # the names waav.providers.local.defaults reads, so the CLI and the gateway agree
+    "WAAV_DEFAULT_STT": (("gateway", "default_stt_provider"), "str"),
+    "WAAV_DEFAULT_TTS": (("gateway", "default_tts_provider"), "str"),
     "WAAV_STT_SAMPLE_RATE": (("gateway", "stt_sample_rate"), "int"),
     "WAAV_PROCESSORS": (("gateway", "processors"), "list"),
     "WAAV_PROVIDER_TIMEOUT_SECONDS": (("gateway", "provider_timeout_seconds"), "float"),

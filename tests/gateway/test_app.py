@@ -48,7 +48,9 @@ def test_gateway_section_from_yaml_and_env(tmp_path: Any) -> None:
     assert cfg.gateway.idle_timeout_seconds == 30.0
     assert cfg.gateway.processors == ["noise-gate", "vad"]
     assert cfg.gateway.tts_frame_ms == 10
-    assert (cfg.gateway.default_stt_provider, cfg.gateway.default_tts_provider) == ("whisper", "hibari")
+    assert (cfg.gateway.default_stt_provider, cfg.gateway.default_tts_provider) == (None, None)  # automatic
+    cfg = load_config(env={"WAAV_DEFAULT_STT": "deepgram", "WAAV_DEFAULT_TTS": "hibari"})
+    assert (cfg.gateway.default_stt_provider, cfg.gateway.default_tts_provider) == ("deepgram", "hibari")
     path = tmp_path / "waav.yaml"
     path.write_text("gateway:\n  idle_timeout_seconds: 5\n  default_tts_provider: tone\n")
     cfg = load_config(path, env=env)

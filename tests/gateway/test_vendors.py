@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+import pytest
 from tests.gateway._doubles import tone
 from tests.gateway.conftest import Client, connect
 
@@ -53,6 +54,29 @@ async def test_deepgram_stt_over_ws(make_gateway: Callable[..., Any]) -> None:
         assert req.headers["authorization"] == "Token test-key"
         assert req.query["sample_rate"] == "16000"  # resampled by the gateway
         assert req.query["encoding"] == "linear16"
+
+
+async def test_a_session_naming_no_provider_gets_the_cloud_one_with_credentials(
+    make_gateway: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for var in ("WAAV_DEFAULT_STT", "WAAV_DEFAULT_TTS"):
+        monkeypatch.delenv(var, raising=False)
+    async with FakeDeepgram(script=["automatic"], bytes_per_result=3200) as fake:
+        reg = PluginRegistry()
+        reg.discover(third_party=False)
+        gw = make_gateway(
+            reg,
+            gateway={"default_stt_provider": None},  # automatic, as shipped
+            providers={"deepgram_api_key": "test-key"},
+            plugins={"provider_config": {"deepgram": {"base_url": fake.ws_url}}},
+        )
+        async with connect(gw.ws_url) as ws:
+            c = Client(ws)
+            await c.ready(stt_config={"sample_rate": 16000})
+            await c.send(tone(440, 0.2, 16000))
+            while not (m := await c.expect("stt_result", timeout=10))["is_final"]:
+                pass
+            assert m["transcript"] == "automatic"
 
 
 async def test_deepgram_tts_speak_endpoint(make_gateway: Callable[..., Any]) -> None:

@@ -7,10 +7,11 @@ from collections.abc import Awaitable
 from typing import Any, TypeVar
 
 from waav._exceptions import PluginNotFoundError, PluginUnavailableError, ProviderTimeoutError, WaavError
+from waav.config import ServerConfig
 from waav.plugin import PluginRegistry
 from waav.plugin.metadata import PluginKind
 
-__all__ = ["LOCAL_ENGINES", "bounded", "create_provider", "describe_error"]
+__all__ = ["LOCAL_ENGINES", "bounded", "create_provider", "default_provider_for", "describe_error"]
 
 T = TypeVar("T")
 
@@ -27,6 +28,20 @@ async def bounded(aw: Awaitable[T], seconds: float, what: str, provider: str) ->
         raise ProviderTimeoutError(
             f"{provider}: {what} did not finish within {seconds:g} s", provider=provider
         ) from None
+
+
+def default_provider_for(config: ServerConfig, registry: PluginRegistry, kind: str) -> str:
+    """The provider of a session whose config names none (the CLI's rule, see
+    :mod:`waav.providers.local.defaults`); raises a clear error when there is none."""
+    from waav.providers.local.defaults import default_provider
+
+    explicit = getattr(config.gateway, f"default_{kind}_provider")
+    choice = default_provider(kind, explicit, credentials=config.credential, registry=registry)
+    if choice.provider is None:
+        raise PluginNotFoundError(
+            f"No {_LABEL[kind]} provider for this session: its {kind}_config names none, and {choice.reason}"
+        )
+    return choice.provider
 
 
 def create_provider(registry: PluginRegistry, kind: str, name: str, config: Any) -> Any:

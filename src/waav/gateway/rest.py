@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 from starlette.requests import Request
@@ -13,7 +14,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from waav import audio
 from waav._exceptions import ConfigError, PluginNotFoundError, ProviderAuthError, ProviderError, WaavError
-from waav.gateway._providers import bounded, create_provider, describe_error
+from waav.gateway._providers import bounded, create_provider, default_provider_for, describe_error
 from waav.gateway._state import GatewayState
 from waav.plugin._provider_base import AudioCallback, AudioData
 from waav.plugin._provider_config import TTSConfig
@@ -126,7 +127,7 @@ class _Collect(AudioCallback):
         self.done.set()
 
 
-def _speak_config(body: dict[str, Any], default_provider: str) -> tuple[str, dict[str, Any]]:
+def _speak_config(body: dict[str, Any], default_provider: Callable[[], str]) -> tuple[str, dict[str, Any]]:
     """(text, TTS config values) from the nested upstream body or the SDK's flat body."""
     text = body.get("text")
     if not isinstance(text, str):
@@ -141,7 +142,8 @@ def _speak_config(body: dict[str, Any], default_provider: str) -> tuple[str, dic
         if "voice_id" not in src and "voice" in src:
             src["voice_id"] = src["voice"]
     values = {k: v for k, v in src.items() if k in _TTS_FIELDS and v is not None}
-    values.setdefault("provider", default_provider)
+    if "provider" not in values:
+        values["provider"] = default_provider()
     values.setdefault("voice_id", None)
     if not isinstance(values["provider"], str):
         raise ConfigError("`provider` must be a string")
@@ -158,13 +160,15 @@ async def speak(state: GatewayState, request: Request) -> Response:
     if not isinstance(body, dict):
         return _error(400, "The body must be a JSON object")
     try:
-        text, values = _speak_config(body, state.config.gateway.default_tts_provider)
+        text, values = _speak_config(body, lambda: default_provider_for(state.config, state.registry, "tts"))
         if not text.strip():
             return _error(400, "Text cannot be empty")
         if len(text.encode("utf-8")) > MAX_SPEAK_TEXT:
             return _error(400, f"Text too long: at most {MAX_SPEAK_TEXT} bytes")
         cfg = TTSConfig(**values)
         fmt = canonical_encoding(cfg.audio_format)
+    except PluginNotFoundError as exc:
+        return _error(400, str(exc))
     except ConfigError as exc:
         return _error(400, f"Invalid TTS configuration: {exc}")
     except WaavError as exc:

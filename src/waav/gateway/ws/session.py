@@ -19,7 +19,7 @@ from starlette.websockets import WebSocket
 from waav._exceptions import WaavError
 from waav.gateway._auth_flow import first_message_auth
 from waav.gateway._conn import Connection, Disconnected
-from waav.gateway._providers import bounded, create_provider, describe_error
+from waav.gateway._providers import bounded, create_provider, default_provider_for, describe_error
 from waav.gateway._state import GatewayState
 from waav.gateway.security import scope_auth_pending, scope_identity
 from waav.gateway.ws import protocol as p
@@ -247,7 +247,7 @@ class VoiceSession:
     async def _make_stt(self, cfg: p.Config) -> STTInput:
         spec = cfg.stt
         assert spec is not None
-        name = spec.provider or self.gw.default_stt_provider
+        name = spec.provider or default_provider_for(self.state.config, self.state.registry, "stt")
         decodable = spec.encoding in PCM_INPUTS
         rate = self.gw.stt_sample_rate if (decodable and self.gw.stt_sample_rate) else spec.sample_rate
         pipeline = self._pipeline(cfg, spec.sample_rate) if decodable else None
@@ -303,7 +303,7 @@ class VoiceSession:
         return AudioPipeline(procs, AudioFormat(sample_rate=rate))
 
     async def _make_tts(self, spec: p.TTSSpec) -> TTSOutput:
-        name = spec.provider or self.gw.default_tts_provider
+        name = spec.provider or default_provider_for(self.state.config, self.state.registry, "tts")
         values: dict[str, Any] = {
             "provider": name,
             "api_key": spec.api_key,
