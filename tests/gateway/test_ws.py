@@ -452,3 +452,21 @@ async def test_vad_events_do_not_accumulate_in_a_session(make_gateway: Callable[
         vad = session.stt.pipeline.processors[0]
         assert vad._seg is not None  # it ran
         assert vad._events == []  # drained each frame: the utterances' audio is not kept
+
+
+async def test_a_bug_in_a_handler_costs_the_message_not_the_session(
+    make_gateway: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from waav.gateway.ws.session import VoiceSession
+
+    async def broken(self: Any, msg: Any) -> None:
+        raise KeyError("oops")
+
+    monkeypatch.setattr(VoiceSession, "speak", broken)
+    gw = make_gateway(Doubles().registry)
+    async with connect(gw.ws_url) as ws:
+        c = Client(ws)
+        await c.ready(tts_config={"provider": "tone"})
+        await c.send({"type": "speak", "text": "hi"})
+        assert await c.error() == "Internal error: KeyError: 'oops'"
+        await c.alive()

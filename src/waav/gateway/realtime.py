@@ -151,10 +151,16 @@ class RealtimeSession:
                 await first_message_auth(self.conn, self.scope, self.state.authenticator)
             while True:
                 frame = await self.conn.receive()
-                if isinstance(frame, bytes):
-                    await self.on_audio(frame)
-                else:
-                    await self.on_text(frame)
+                try:
+                    if isinstance(frame, bytes):
+                        await self.on_audio(frame)
+                    else:
+                        await self.on_text(frame)
+                except Disconnected:
+                    raise
+                except Exception as exc:  # a bug must cost this message, not the session
+                    log.exception("/realtime: handling a message failed")
+                    await self.conn.error(f"Internal error: {describe_error(exc)}", "websocket_error")
         except Disconnected:
             pass
         finally:

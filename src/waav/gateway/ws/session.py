@@ -79,10 +79,16 @@ class VoiceSession:
                 self.auth_pending = False
             while True:
                 frame = await self.conn.receive()
-                if isinstance(frame, bytes):
-                    await self.on_audio(frame)
-                else:
-                    await self.on_text(frame)
+                try:
+                    if isinstance(frame, bytes):
+                        await self.on_audio(frame)
+                    else:
+                        await self.on_text(frame)
+                except Disconnected:
+                    raise
+                except Exception as exc:  # a bug must cost this message, not the session
+                    log.exception("/ws %s: handling a message failed", self.stream_id or "-")
+                    await self.conn.error(f"Internal error: {describe_error(exc)}", "internal")
         except Disconnected:
             pass
         finally:
