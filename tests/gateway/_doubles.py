@@ -157,3 +157,15 @@ class Doubles:
 
     def _tts_factory(self, mode: str) -> Any:
         return lambda cfg: ToneTTS(cfg, mode, self.tts)
+
+
+class OddChunkTTS(ToneTTS):
+    """The tone in chunks of odd byte counts (samples split across chunks), at 24 kHz."""
+
+    async def _work(self) -> None:
+        while True:
+            text = await self._queue.get()
+            pcm = tone(TONE_HZ, len(text) * MS_PER_CHAR / 1000, TTS_RATE)
+            for i in range(0, len(pcm), 777):
+                await self._emit_audio(AudioData(pcm[i : i + 777], TTS_RATE))
+            await self._emit_complete()

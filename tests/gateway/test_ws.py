@@ -470,3 +470,19 @@ async def test_a_bug_in_a_handler_costs_the_message_not_the_session(
         await c.send({"type": "speak", "text": "hi"})
         assert await c.error() == "Internal error: KeyError: 'oops'"
         await c.alive()
+
+
+async def test_tts_chunks_splitting_samples_are_resampled_whole(make_gateway: Callable[..., Any]) -> None:
+    from tests.gateway._doubles import OddChunkTTS
+
+    d = Doubles()
+    made: list[Any] = []
+    d.registry.register_tts("odd", lambda cfg: OddChunkTTS(cfg, "ok", made))
+    gw = make_gateway(d.registry)
+    async with connect(gw.ws_url) as ws:
+        c = Client(ws)
+        await c.ready(tts_config={"provider": "odd", "sample_rate": 16000})
+        await c.send({"type": "speak", "text": "o" * 25})
+        pcm, _, _ = await until_complete(c)
+        assert len(pcm) == 2 * 8000  # 0.5 s at 16 kHz: nothing lost at the odd boundaries
+        assert abs(peak_hz(pcm, 16000) - TONE_HZ) < 3

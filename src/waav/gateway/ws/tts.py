@@ -84,6 +84,7 @@ class TTSOutput(AudioCallback):
         self._buf = bytearray()
         self._resampler: Any = None
         self._rs_rate = 0
+        self._odd = b""  # a PCM16 sample split across provider chunks (resampler path)
         self._generation = 0
         self._tasks = [
             asyncio.create_task(self._synth_loop(), name="tts-synth"),
@@ -114,6 +115,7 @@ class TTSOutput(AudioCallback):
         self._pending.clear()
         self._play.clear()
         self._buf.clear()
+        self._odd = b""
         if self._resampler is not None:
             self._resampler.reset()
         for item in (self._synth, self._playing):
@@ -169,6 +171,7 @@ class TTSOutput(AudioCallback):
     async def on_complete(self) -> None:
         item = self._synth
         if item is not None and not item.cancelled:
+            self._odd = b""
             if self._resampler is not None:
                 tail = bytes(self._resampler.flush())
                 self._resampler = None
@@ -199,6 +202,10 @@ class TTSOutput(AudioCallback):
         if self._resampler is None or self._rs_rate != data.sample_rate:
             self._resampler = audio.Resampler(data.sample_rate, self.rate, dtype="int16")
             self._rs_rate = data.sample_rate
+        if self._odd:
+            chunk, self._odd = self._odd + chunk, b""
+        if len(chunk) % 2:
+            chunk, self._odd = chunk[:-1], chunk[-1:]
         pcm = bytes(self._resampler.process(chunk))
         return pcm if self.encoding == "linear16" else _encode(pcm, self.encoding)
 
