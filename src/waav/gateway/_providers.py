@@ -57,8 +57,9 @@ def create_provider(registry: PluginRegistry, kind: str, name: str, config: Any)
     except (PluginNotFoundError, PluginUnavailableError) as exc:
         if name.lower() == LOCAL_ENGINES.get(kind) and not _installed(registry, kind, name):
             raise PluginNotFoundError(
-                f"{label} provider '{name}' is not installed: it is the offline engine of the "
-                f"optional extra `pip install waav[local]` (or name another provider in {kind}_config)"
+                f"{label} provider '{name}' is not available: it is the offline engine of the optional "
+                f"extra `pip install waav[local]` (if that is installed, this gateway's plugin registry "
+                f"was built without waav's entry points); or name another provider in {kind}_config"
             ) from exc
         if isinstance(exc, PluginNotFoundError):
             raise PluginNotFoundError(f"Unknown {label} provider '{name}'") from exc
