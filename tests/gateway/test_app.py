@@ -112,3 +112,18 @@ def test_public_names() -> None:
     ]
     for name in waav.gateway.__all__:
         assert getattr(waav.gateway, name) is not None
+
+
+async def test_gateway_server_as_async_context_manager_and_port_zero() -> None:
+    from waav.gateway import GatewayServer
+
+    cfg = server_config(server={"host": "127.0.0.1", "port": 0})
+    async with GatewayServer(cfg, registry=Doubles().registry) as gw:
+        assert gw.port != 0
+        assert gw.url == f"http://127.0.0.1:{gw.port}"
+        assert gw.ws_url == f"ws://127.0.0.1:{gw.port}/ws"
+        assert gw.realtime_url == f"ws://127.0.0.1:{gw.port}/realtime"
+        async with httpx.AsyncClient(base_url=gw.url) as http:
+            assert (await http.get("/")).json() == {"status": "OK"}
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(gw.url + "/", timeout=2)  # stopped: the port is closed
