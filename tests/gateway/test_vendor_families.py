@@ -1,20 +1,24 @@
-"""One gateway-level ``/ws`` STT session per remaining transport family, with waav's own
-adapters against the vendor fakes: REST (OpenAI, buffered and VAD-flushed), AWS event-stream
-(Transcribe, SigV4) and gRPC (Google Speech v2). Credentials come from the server config's
-``providers`` section; the base URL from ``plugins.provider_config``.
+"""Gateway-level sessions with waav's own adapters against the vendor fakes, one per transport
+family not covered by test_vendors.py: ``/ws`` STT over REST (OpenAI, buffered and VAD-flushed),
+AWS event-stream (Transcribe, SigV4) and gRPC (Google Speech v2); TTS from a streaming vendor
+(Cartesia) over ``/speak`` and ``/ws`` with pacing and barge-in. Credentials come from the
+server config's ``providers`` section, base URLs from ``plugins.provider_config``.
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 import numpy as np
 import pytest
 from tests.gateway.conftest import Client, connect
 
 from waav.plugin import PluginRegistry
-from waav.testing.fakes import FakeAWSTranscribe, FakeOpenAISTT
+from waav.testing.fakes import FakeAWSTranscribe, FakeCartesiaTTS, FakeOpenAISTT, Faults, decode_levels
 
 RATE = 16000
 STT16 = {"language": "en-US", "sample_rate": RATE, "channels": 1, "punctuation": True, "encoding": "linear16"}
@@ -132,3 +136,155 @@ async def test_google_grpc_stt_over_ws(make_gateway: Callable[..., Any]) -> None
         call = fake.requests[0]
         assert call.path == "/google.cloud.speech.v2.Speech/StreamingRecognize"
         assert call.headers["x-goog-api-key"] == fake.api_key
+
+
+# --- TTS: a streaming vendor -------------------------------------------------------------
+CARTESIA_VOICE = "6ccbfb76-1fc6-48f7-b71d-91ac6298247b"
+
+
+def cartesia_gateway(make_gateway: Callable[..., Any], fake: FakeCartesiaTTS) -> Any:
+    return make_gateway(
+        registry(),
+        providers={"cartesia_api_key": fake.api_key},
+        plugins={"provider_config": {"cartesia": {"base_url": fake.base_url}}},
+    )
+
+
+async def eventually(pred: Callable[[], bool], timeout: float = 3.0) -> None:
+    """Wait for what the fake records (it runs in its own thread)."""
+    deadline = time.monotonic() + timeout
+    while not pred():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.01)
+
+
+async def test_cartesia_speak_endpoint(make_gateway: Callable[..., Any]) -> None:
+    async with FakeCartesiaTTS(chunk_delay=0.005) as fake:
+        gw = cartesia_gateway(make_gateway, fake)
+        async with httpx.AsyncClient(base_url=gw.url) as http:
+            r = await http.post(
+                "/speak",
+                json={"text": "Hi there", "tts_config": {"provider": "cartesia", "voice_id": CARTESIA_VOICE,
+                                                         "sample_rate": 16000}},
+            )  # fmt: skip
+        assert r.status_code == 200, r.text
+        assert (r.headers["content-type"], r.headers["x-sample-rate"]) == ("audio/pcm", "16000")
+        assert decode_levels(r.content, 16000) == "Hi there"
+        assert fake.requests[-1].path == "/tts/bytes"
+        assert fake.completed == 1
+
+
+async def test_cartesia_ws_paced_frames_completion_and_clear(make_gateway: Callable[..., Any]) -> None:
+    rate, frame = 16000, 16000 * 20 // 1000 * 2  # 20 ms frames of PCM16
+    # the vendor streams faster than real time but not instantly: a long request is still in
+    # flight when the client barges in
+    async with FakeCartesiaTTS(chunk_bytes=960, chunk_delay=0.01) as fake:
+        gw = cartesia_gateway(make_gateway, fake)
+        async with connect(gw.ws_url) as ws:
+            c = Client(ws)
+            await c.ready(
+                tts_config={"provider": "cartesia", "voice_id": CARTESIA_VOICE, "sample_rate": rate}
+            )
+            text = "abcdefghij" * 6  # 600 ms of audio
+            t0 = time.monotonic()
+            await c.send({"type": "speak", "text": text})
+            await c.expect("tts_playback_complete", timeout=10)
+            took = time.monotonic() - t0
+            pcm = b"".join(c.audio)
+            assert decode_levels(pcm, rate) == text
+            assert {len(f) for f in c.audio[:-1]} == {frame}
+            assert took >= 0.6 - 3 * 0.02  # real time, a couple of frames ahead at most
+            assert fake.completed == 1
+            # barge-in: a 4 s utterance, cleared after a few frames
+            c.audio.clear()
+            await c.send({"type": "speak", "text": "L" * 400})
+            while len(c.audio) < 5:
+                m = await c.recv()
+                assert isinstance(m, bytes), m
+                c.audio.append(m)
+            assert fake.completed == 1  # the vendor is still streaming this one
+            await c.send({"type": "clear"})
+            late = 0
+            while True:
+                try:
+                    m = await c.recv(timeout=0.5)
+                except asyncio.TimeoutError:
+                    break
+                assert isinstance(m, bytes), m  # no tts_playback_complete for cleared audio
+                late += 1
+            assert late <= 3
+            await eventually(lambda: fake.aborted == 1)  # the vendor request was cancelled
+            assert fake.completed == 1
+            # the session goes on
+            c.audio.clear()
+            await c.send({"type": "speak", "text": "ok"})
+            await c.expect("tts_playback_complete")
+            assert decode_levels(b"".join(c.audio), rate) == "ok"
+
+
+# --- time to first audio / first result on /metrics -------------------------------------
+def histogram(text: str, name: str, provider: str) -> tuple[int, float]:
+    """(count, sum) of one provider's series of a histogram in /metrics text (0, 0 if absent)."""
+    count, total = 0, 0.0
+    for line in text.splitlines():
+        if line.startswith(f'{name}_count{{provider="{provider}"}} '):
+            count = int(line.rsplit(" ", 1)[1])
+        elif line.startswith(f'{name}_sum{{provider="{provider}"}} '):
+            total = float(line.rsplit(" ", 1)[1])
+    return count, total
+
+
+async def test_time_to_first_audio_and_first_result_are_exported(make_gateway: Callable[..., Any]) -> None:
+    ttfa, ttfr = "waav_tts_time_to_first_audio_seconds", "waav_stt_time_to_first_result_seconds"
+    slow = Faults(first_result_delay=0.2)  # the vendor's first byte comes 200 ms late
+    async with (
+        FakeCartesiaTTS(faults=slow) as tts_fake,
+        FakeAWSTranscribe(bytes_per_result=16000) as stt_fake,
+    ):
+        gw = make_gateway(
+            registry(),
+            providers={
+                "cartesia_api_key": tts_fake.api_key,
+                "aws_access_key_id": stt_fake.access_key,
+                "aws_secret_access_key": stt_fake.secret_key,
+            },
+            plugins={
+                "provider_config": {
+                    "cartesia": {"base_url": tts_fake.base_url},
+                    "aws-transcribe": {"base_url": stt_fake.ws_url},
+                }
+            },
+        )
+        async with httpx.AsyncClient(base_url=gw.url) as http:
+
+            async def metrics() -> str:
+                r = await http.get("/metrics")
+                assert r.status_code == 200
+                return r.text
+
+            assert histogram(await metrics(), ttfa, "cartesia") == (0, 0.0)
+            r = await http.post(
+                "/speak", json={"text": "hi", "provider": "cartesia", "voice_id": CARTESIA_VOICE}
+            )
+            assert r.status_code == 200, r.text
+            n, total = histogram(await metrics(), ttfa, "cartesia")
+            assert n == 1
+            assert 0.2 <= total < 5.0
+            async with connect(gw.ws_url) as ws:
+                c = Client(ws)
+                await c.ready(
+                    tts_config={"provider": "cartesia", "voice_id": CARTESIA_VOICE},
+                    stt_config={"provider": "aws-transcribe", **STT16},
+                )
+                await c.send({"type": "speak", "text": "yo"})
+                await c.expect("tts_playback_complete")
+                n, total = histogram(await metrics(), ttfa, "cartesia")
+                assert n == 2
+                assert 0.4 <= total < 10.0
+                assert histogram(await metrics(), ttfr, "aws-transcribe")[0] == 0
+                await send_pcm(c, speech(0.5))
+                (m,) = await finals(c, 1)
+                assert m["transcript"] == "hello world"
+                n, total = histogram(await metrics(), ttfr, "aws-transcribe")
+                assert n == 1
+                assert 0 < total < 5.0

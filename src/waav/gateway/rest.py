@@ -115,8 +115,12 @@ class _Collect(AudioCallback):
         self.chunks: list[AudioData] = []
         self.error: ProviderError | None = None
         self.done = asyncio.Event()
+        #: ``time.monotonic()`` of the provider's first audio (None: none yet).
+        self.first_audio: float | None = None
 
     async def on_audio(self, a: AudioData) -> None:
+        if self.first_audio is None:
+            self.first_audio = time.monotonic()
         self.chunks.append(a)
 
     async def on_error(self, error: ProviderError) -> None:
@@ -182,6 +186,7 @@ async def speak(state: GatewayState, request: Request) -> Response:
         return _error(500, str(exc))
     sink = _Collect()
     tts.on_audio(sink)
+    started = time.monotonic()  # time-to-first-audio counts the connect: the caller waits for it too
     try:
         timeout = min(SPEAK_TIMEOUT, state.config.gateway.provider_timeout_seconds)
         await bounded(tts.connect(), timeout, "connect", name)
@@ -195,6 +200,12 @@ async def speak(state: GatewayState, request: Request) -> Response:
     except Exception as exc:
         return _error(500, f"Failed to synthesize speech: {describe_error(exc)}")
     finally:
+        if sink.first_audio is not None:  # also when the request failed or timed out after it
+            state.metrics.observe(
+                "waav_tts_time_to_first_audio_seconds",
+                sink.first_audio - started,
+                provider=tts.provider_id or name,
+            )
         with contextlib.suppress(Exception):
             await bounded(tts.disconnect(), 5.0, "disconnect", name)
     if sink.error is not None:
