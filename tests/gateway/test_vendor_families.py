@@ -1,8 +1,9 @@
 """Gateway-level sessions with waav's own adapters against the vendor fakes, one per transport
 family not covered by test_vendors.py: ``/ws`` STT over REST (OpenAI, buffered and VAD-flushed),
 AWS event-stream (Transcribe, SigV4) and gRPC (Google Speech v2); TTS from a streaming vendor
-(Cartesia) over ``/speak`` and ``/ws`` with pacing and barge-in. Credentials come from the
-server config's ``providers`` section, base URLs from ``plugins.provider_config``.
+(Cartesia) over ``/speak`` and ``/ws`` with pacing and barge-in; the latency histograms on
+``/metrics``; a vendor drop on ``/realtime``. Credentials come from the server config's
+``providers`` section, base URLs (and reconnect settings) from ``plugins.provider_config``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,15 @@ import pytest
 from tests.gateway.conftest import Client, connect
 
 from waav.plugin import PluginRegistry
-from waav.testing.fakes import FakeAWSTranscribe, FakeCartesiaTTS, FakeOpenAISTT, Faults, decode_levels
+from waav.testing.fakes import (
+    FakeAWSTranscribe,
+    FakeCartesiaTTS,
+    FakeOpenAIRealtime,
+    FakeOpenAISTT,
+    Faults,
+    Reply,
+    decode_levels,
+)
 
 RATE = 16000
 STT16 = {"language": "en-US", "sample_rate": RATE, "channels": 1, "punctuation": True, "encoding": "linear16"}
@@ -288,3 +297,68 @@ async def test_time_to_first_audio_and_first_result_are_exported(make_gateway: C
                 n, total = histogram(await metrics(), ttfr, "aws-transcribe")
                 assert n == 1
                 assert 0 < total < 5.0
+
+
+# --- /realtime: a vendor drop mid-session ------------------------------------------------
+FAST_RECONNECT = {"initial_delay_ms": 20, "max_delay_ms": 100, "max_attempts": 3, "jitter": False}
+
+
+def realtime_gateway(make_gateway: Callable[..., Any], fake: FakeOpenAIRealtime) -> Any:
+    section = {"base_url": fake.base_url, "options": {"connect_timeout": 3}, "reconnection": FAST_RECONNECT}
+    return make_gateway(
+        registry(),
+        providers={"openai_api_key": fake.api_key},
+        plugins={"provider_config": {"openai": section}},
+    )
+
+
+async def realtime_session(c: Client) -> None:
+    await c.send(
+        {"type": "config", "provider": "openai", "instructions": "stay", "turn_detection": {"mode": "manual"}}
+    )
+    await c.expect("session_created")
+
+
+async def test_realtime_vendor_drop_reconnects_and_the_client_is_told(
+    make_gateway: Callable[..., Any],
+) -> None:
+    replies = [Reply("a b c d e f"), Reply("after the drop")]
+    async with FakeOpenAIRealtime(faults=Faults(drop_after=2), replies=replies) as fake:
+        gw = realtime_gateway(make_gateway, fake)
+        async with connect(gw.realtime_url) as ws:
+            c = Client(ws)
+            await realtime_session(c)
+            await c.send({"type": "text", "text": "first"})
+            event = await c.expect("reconnection", timeout=10)  # the vendor dropped mid-response
+            assert event == {"type": "reconnection", "attempt": 1, "success": True, "error": None}
+            assert len(fake.sessions) == 2
+            # the settings were sent again on the new connection, and the session goes on
+            assert fake.sessions[1].events_of("session.update")[0]["session"]["instructions"] == "stay"
+            await c.send({"type": "text", "text": "second"})
+            while True:
+                m = await c.expect("transcript", timeout=10)
+                if m["role"] == "assistant" and m["is_final"]:
+                    break
+            assert m["text"] == "after the drop"
+            await c.expect("response_done")
+            assert not [m for m in c.seen if m.get("type") == "error"]
+
+
+async def test_realtime_failed_reconnect_reaches_the_client_as_an_error(
+    make_gateway: Callable[..., Any],
+) -> None:
+    async with FakeOpenAIRealtime(faults=Faults(drop_after=1), replies=[Reply("a b c")]) as fake:
+        gw = realtime_gateway(make_gateway, fake)
+        async with connect(gw.realtime_url) as ws:
+            c = Client(ws)
+            await realtime_session(c)
+            fake.faults.reject_auth = True  # the key was revoked: the reconnect is refused, not retried
+            await c.send({"type": "text", "text": "go"})
+            event = await c.expect("reconnection", timeout=10)
+            assert (event["attempt"], event["success"]) == (1, False)
+            assert event["error"]
+            err = await c.expect("error", timeout=10)
+            assert err["code"] == "provider_error"
+            await c.send({"type": "create_response"})
+            err = await c.expect("error", timeout=10)  # the session is still open and says why
+            assert err["code"] == "response_error"

@@ -4,8 +4,11 @@ The client speaks the upstream's flattened protocol; the provider adapters
 (:class:`~waav.plugin.BaseRealtime`) do the vendor side, including audio format conversion
 (``input_audio_format`` / ``output_audio_format``, e.g. ``pcm16@16000``). Errors carry the
 upstream's ``code`` values; the connection stays open after every one of them except
-``idle_timeout``. Unlike the upstream, any registered realtime provider (and its aliases) is
-accepted, not only ``openai`` and ``hume``.
+``idle_timeout``. When the vendor link drops, the adapter reconnects (``reconnection`` in the
+provider's config, upstream ``ReconnectionConfig``) and every attempt is forwarded to the
+client as ``{"type": "reconnection", "attempt", "success", "error"}`` (a waav addition); when
+the attempts run out the client gets ``error`` ``provider_error``. Unlike the upstream, any
+registered realtime provider (and its aliases) is accepted, not only ``openai`` and ``hume``.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from waav.plugin._provider_base import (
     BaseRealtime,
     FunctionCallRequest,
     RealtimeAudioData,
+    ReconnectionEvent,
     SpeechEvent,
     TranscriptResult,
 )
@@ -312,12 +316,18 @@ class RealtimeSession:
         async def error(e: Exception) -> None:
             await self.conn.error(describe_error(e), "provider_error")
 
+        async def reconnection(e: ReconnectionEvent) -> None:
+            # the upstream's ReconnectionEvent, which its gateway keeps to itself: a client that
+            # hears nothing for seconds while the vendor link is re-established can tell why
+            await send({"type": "reconnection", "attempt": e.attempt, "success": e.success, "error": e.error})
+
         provider.on_transcript(transcript)
         provider.on_audio(audio_out)
         provider.on_speech_event(speech)
         provider.on_function_call(function_call)
         provider.on_response_done(done)
         provider.on_error(error)
+        provider.on_reconnection(reconnection)
 
 
 async def realtime_endpoint(state: GatewayState, websocket: WebSocket) -> None:
