@@ -1,8 +1,9 @@
 """The TTS half of a ``/ws`` session: speak queue, synthesis, real-time paced audio out.
 
 * **Queue.** ``speak`` items wait in a FIFO; ``flush=true`` drops the items not yet started
-  (upstream §1.8). One item is synthesised at a time; the next starts when the provider
-  completed the previous one, while its audio is still playing (no gap between sentences).
+  (upstream §1.8); an item that arrives while nothing is being synthesised has started. One
+  item is synthesised at a time; the next starts when the provider completed the previous
+  one, while its audio is still playing (no gap between sentences).
 * **Audio.** Provider audio is converted to ``tts_config.sample_rate`` (streaming resampler)
   and cut into 10–20 ms binary frames sent at real time, a couple of frames ahead of the
   clock, so a ``clear`` (barge-in) silences the client within a frame instead of after a
@@ -45,6 +46,7 @@ class _Item:
     allow_interruption: bool
     queued_at: float = field(default_factory=time.monotonic)
     first_audio: bool = False
+    started: bool = False  # the provider was asked; callbacks before that are a stale request's
     cancelled: bool = False
     done: asyncio.Event = field(default_factory=asyncio.Event)
     progress: float = field(default_factory=time.monotonic)
@@ -96,7 +98,14 @@ class TTSOutput(AudioCallback):
     def speak(self, text: str, *, flush: bool, allow_interruption: bool) -> None:
         if flush:
             self._pending.clear()
-        self._pending.append(_Item(text, allow_interruption))
+        item = _Item(text, allow_interruption)
+        if self._synth is None and not self._pending:
+            # Idle: the item starts now, not when the synth task next runs. Otherwise whether a
+            # following ``flush=true`` drops it would depend on scheduling (messages that arrive
+            # together are handled before that task gets a turn).
+            self._synth = item
+        else:
+            self._pending.append(item)
         self._wake_synth.set()
 
     @property
@@ -149,7 +158,7 @@ class TTSOutput(AudioCallback):
     # --- provider callbacks ---------------------------------------------------------------
     async def on_audio(self, data: AudioData) -> None:
         item = self._synth
-        if item is None or item.cancelled:
+        if item is None or item.cancelled or not item.started:
             return  # audio of a request that was cleared
         item.progress = time.monotonic()
         if not item.first_audio:
@@ -170,7 +179,7 @@ class TTSOutput(AudioCallback):
 
     async def on_complete(self) -> None:
         item = self._synth
-        if item is not None and not item.cancelled:
+        if item is not None and item.started and not item.cancelled:
             self._odd = b""
             if self._resampler is not None:
                 tail = bytes(self._resampler.flush())
@@ -186,7 +195,7 @@ class TTSOutput(AudioCallback):
         if item is not None and item.cancelled:
             return
         await self.conn.error(f"TTS error: {error}", "tts")
-        if item is not None:
+        if item is not None and item.started:
             item.cancelled = True
             item.done.set()
 
@@ -212,12 +221,18 @@ class TTSOutput(AudioCallback):
     # --- tasks --------------------------------------------------------------------------
     async def _synth_loop(self) -> None:
         while True:
-            while not self._pending:
+            while self._synth is None:
+                if self._pending:
+                    self._synth = self._pending.popleft()
+                    break
                 self._wake_synth.clear()
                 await self._wake_synth.wait()
-            item = self._pending.popleft()
-            self._synth = item
+            item = self._synth
+            if item.cancelled:  # cleared before the provider was asked
+                self._synth = None
+                continue
             item.queued_at = item.progress = time.monotonic()
+            item.started = True
             try:
                 await bounded(self.provider.speak(item.text, True), self.timeout, "speak", self.provider_id)
             except Exception as exc:
