@@ -22,6 +22,7 @@ from waav.plugin import PluginRegistry
 from waav.testing.fakes import (
     FakeAWSTranscribe,
     FakeCartesiaTTS,
+    FakeHumeEVI,
     FakeOpenAIRealtime,
     FakeOpenAISTT,
     Faults,
@@ -303,43 +304,51 @@ async def test_time_to_first_audio_and_first_result_are_exported(make_gateway: C
 FAST_RECONNECT = {"initial_delay_ms": 20, "max_delay_ms": 100, "max_attempts": 3, "jitter": False}
 
 
-def realtime_gateway(make_gateway: Callable[..., Any], fake: FakeOpenAIRealtime) -> Any:
+def realtime_gateway(make_gateway: Callable[..., Any], provider: str, fake: Any) -> Any:
     section = {"base_url": fake.base_url, "options": {"connect_timeout": 3}, "reconnection": FAST_RECONNECT}
     return make_gateway(
         registry(),
-        providers={"openai_api_key": fake.api_key},
-        plugins={"provider_config": {"openai": section}},
+        providers={f"{provider}_api_key": fake.api_key},
+        plugins={"provider_config": {provider: section}},
     )
 
 
-async def realtime_session(c: Client) -> None:
-    await c.send(
-        {"type": "config", "provider": "openai", "instructions": "stay", "turn_detection": {"mode": "manual"}}
-    )
+async def realtime_session(c: Client, provider: str) -> None:
+    await c.send({"type": "config", "provider": provider, "instructions": "stay"})
     await c.expect("session_created")
 
 
+def settings_instructions(provider: str, session: Any) -> str | None:
+    """The instructions the fake got on one connection (each vendor's own settings message)."""
+    if provider == "openai":
+        updates = session.events_of("session.update")
+        return updates[0]["session"]["instructions"] if updates else None
+    return session.settings.get("system_prompt") if session.settings else None
+
+
+@pytest.mark.parametrize("provider", ["openai", "hume"])
 async def test_realtime_vendor_drop_reconnects_and_the_client_is_told(
-    make_gateway: Callable[..., Any],
+    make_gateway: Callable[..., Any], provider: str
 ) -> None:
-    replies = [Reply("a b c d e f"), Reply("after the drop")]
-    async with FakeOpenAIRealtime(faults=Faults(drop_after=2), replies=replies) as fake:
-        gw = realtime_gateway(make_gateway, fake)
+    fake_cls: Any = FakeOpenAIRealtime if provider == "openai" else FakeHumeEVI
+    replies = [Reply("a b c d e f."), Reply("after the drop.")]
+    async with fake_cls(faults=Faults(drop_after=2), replies=replies) as fake:
+        gw = realtime_gateway(make_gateway, provider, fake)
         async with connect(gw.realtime_url) as ws:
             c = Client(ws)
-            await realtime_session(c)
+            await realtime_session(c, provider)
             await c.send({"type": "text", "text": "first"})
             event = await c.expect("reconnection", timeout=10)  # the vendor dropped mid-response
             assert event == {"type": "reconnection", "attempt": 1, "success": True, "error": None}
             assert len(fake.sessions) == 2
             # the settings were sent again on the new connection, and the session goes on
-            assert fake.sessions[1].events_of("session.update")[0]["session"]["instructions"] == "stay"
+            await eventually(lambda: settings_instructions(provider, fake.sessions[1]) == "stay")
             await c.send({"type": "text", "text": "second"})
             while True:
                 m = await c.expect("transcript", timeout=10)
                 if m["role"] == "assistant" and m["is_final"]:
                     break
-            assert m["text"] == "after the drop"
+            assert m["text"] == "after the drop."
             await c.expect("response_done")
             assert not [m for m in c.seen if m.get("type") == "error"]
 
@@ -348,10 +357,10 @@ async def test_realtime_failed_reconnect_reaches_the_client_as_an_error(
     make_gateway: Callable[..., Any],
 ) -> None:
     async with FakeOpenAIRealtime(faults=Faults(drop_after=1), replies=[Reply("a b c")]) as fake:
-        gw = realtime_gateway(make_gateway, fake)
+        gw = realtime_gateway(make_gateway, "openai", fake)
         async with connect(gw.realtime_url) as ws:
             c = Client(ws)
-            await realtime_session(c)
+            await realtime_session(c, "openai")
             fake.faults.reject_auth = True  # the key was revoked: the reconnect is refused, not retried
             await c.send({"type": "text", "text": "go"})
             event = await c.expect("reconnection", timeout=10)
