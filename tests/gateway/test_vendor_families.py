@@ -98,7 +98,9 @@ async def test_openai_rest_stt_result_arrives_before_disconnect(make_gateway: Ca
         assert fake.uploads[0].fields["model"] == ["whisper-1"]
 
 
-async def test_aws_transcribe_event_stream_over_ws(make_gateway: Callable[..., Any]) -> None:
+async def test_aws_transcribe_event_stream_over_ws(
+    make_gateway: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     async with FakeAWSTranscribe(script=["Hello world", "How are you"], bytes_per_result=16000) as fake:
         gw = make_gateway(
             registry(),
@@ -107,8 +109,9 @@ async def test_aws_transcribe_event_stream_over_ws(make_gateway: Callable[..., A
                 "aws_secret_access_key": fake.secret_key,
                 "aws_region": fake.region,
             },
-            plugins={"provider_config": {"aws-transcribe": {"base_url": fake.ws_url, "reconnect": FAST}}},
+            plugins={"provider_config": {"aws-transcribe": {"reconnect": FAST}}},
         )
+        monkeypatch.setenv("WAAV_AWS_TRANSCRIBE_BASE_URL", fake.ws_url)  # the base URL from the env
         async with connect(gw.ws_url) as ws:
             c = Client(ws)
             await c.ready(stt_config={"provider": "transcribe", **STT16})  # an alias
