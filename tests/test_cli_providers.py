@@ -47,6 +47,7 @@ def test_all_25_cloud_providers_with_their_aliases() -> None:
             assert sorted(row["aliases"]) == sorted(aliases), (kind, pid)
             assert row["available"] is True, (kind, pid, row["state"])
             assert row["metadata"]["display_name"], (kind, pid)
+            assert row["source"] == "builtin", (kind, pid)  # waav's own adapter, not "builtin+builtin"
 
 
 def test_the_text_table_shows_each_with_its_aliases() -> None:
@@ -60,3 +61,15 @@ def test_the_text_table_shows_each_with_its_aliases() -> None:
         for pid, aliases in expected.items():
             assert (kind, pid) in table, (kind, pid)
             assert table[(kind, pid)].startswith(", ".join(aliases) if aliases else "-"), (kind, pid)
+
+
+def test_a_third_party_adapter_for_a_catalog_id_shows_both_sources() -> None:
+    from waav.plugin import PluginConstructor, PluginRegistry
+
+    reg = PluginRegistry()
+    reg.discover(third_party=False)
+    reg.register(PluginConstructor.tts("lmnt", None, lambda cfg: None), source="entry_point:acme:lmnt")
+    (row,) = [i for i in reg.plugins("tts") if i.id == "lmnt"]
+    assert row.source == "builtin+entry_point:acme:lmnt"
+    (own,) = [i for i in reg.plugins("tts") if i.id == "cartesia"]
+    assert own.source == "builtin"

@@ -282,7 +282,9 @@ class PluginRegistry:
             plugin.factory = ctor.factory
             plugin.lifecycle = ctor.lifecycle
             plugin.priority = ctor.priority
-            plugin.source = source if plugin.catalog is None else f"builtin+{source}"
+            # a catalog entry served by someone else's adapter shows both; waav's own is "builtin"
+            builtin_entry = plugin.catalog is not None and source != "builtin"
+            plugin.source = f"builtin+{source}" if builtin_entry else source
             plugin.message_type = ctor.message_type
             plugin.catalog = cat
             plugin.builtin = cat is not None or source == "builtin"
