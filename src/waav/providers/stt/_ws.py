@@ -50,15 +50,12 @@ import contextlib
 import logging
 import time
 from abc import abstractmethod
-from collections import deque
-from collections.abc import Mapping
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 
 from waav._exceptions import (
-    ConfigError,
     ProviderAuthError,
     ProviderConnectionError,
     ProviderError,
@@ -66,42 +63,17 @@ from waav._exceptions import (
     ProviderRateLimitError,
     ProviderTimeoutError,
 )
-from waav.providers._audio import canonical_encoding
 from waav.providers._common import backoff_delays, error_from_exception
-from waav.providers.base import BaseSTT, ConnectionState, ReconnectionConfig, STTConfig, WordTiming
+from waav.providers._stream import AudioBacklog, http_url, join_path, keep_tail, ws_url
+from waav.providers.base import ConnectionState, STTConfig, WordTiming
+from waav.providers.stt._stream import ReconnectingSTT
 
-__all__ = ["Frame", "StreamingWebSocketSTT", "http_url", "words_from", "ws_url"]
+__all__ = ["Frame", "StreamingWebSocketSTT", "http_url", "join_path", "words_from", "ws_url"]
 
 log = logging.getLogger("waav.providers.stt")
 
 #: One WebSocket message: text (JSON and other control messages) or binary (audio).
 Frame = str | bytes
-
-_BYTES_PER_SAMPLE = {"linear16": 2, "float32": 4, "mulaw": 1, "alaw": 1, "wav": 2}
-
-
-def ws_url(url: str) -> str:
-    """``http(s)://`` → ``ws(s)://`` (users and fakes may give either scheme)."""
-    if url.startswith("https://"):
-        return "wss://" + url[len("https://") :]
-    if url.startswith("http://"):
-        return "ws://" + url[len("http://") :]
-    return url
-
-
-def http_url(url: str) -> str:
-    """``ws(s)://`` → ``http(s)://``."""
-    if url.startswith("wss://"):
-        return "https://" + url[len("wss://") :]
-    if url.startswith("ws://"):
-        return "http://" + url[len("ws://") :]
-    return url
-
-
-def join_path(base: str, path: str) -> str:
-    """``base`` + ``path``, unless ``base`` already ends with it (a full endpoint URL)."""
-    base = base.rstrip("/")
-    return base if base.endswith(path) else base + path
 
 
 def words_from(items: Any, convert: Any) -> tuple[WordTiming, ...] | None:
@@ -112,44 +84,19 @@ def words_from(items: Any, convert: Any) -> tuple[WordTiming, ...] | None:
     return tuple(out) if out else None
 
 
-class _Attempt(Exception):
-    """One connection attempt failed (carries the mapped error and whether it may be retried)."""
-
-    def __init__(self, error: ProviderError, *, expected: bool = False) -> None:
-        super().__init__(str(error))
-        self.error = error
-        self.expected = expected
-
-
-class StreamingWebSocketSTT(BaseSTT):
+class StreamingWebSocketSTT(ReconnectingSTT):
     """A streaming STT session over one vendor WebSocket (see the module docstring)."""
 
-    #: Catalog kind, for credential error messages.
-    kind = "stt"
-    #: Seconds without audio before :meth:`keepalive_frame` is sent; None: the vendor needs none.
-    default_keepalive_interval: float | None = None
     #: True when the vendor announces its session and audio must wait for that message.
     wait_for_ready = False
 
     def __init__(self, config: STTConfig) -> None:
-        super().__init__(config)
+        super().__init__(config, AudioBacklog(len, keep_tail))
         self._ws: ClientConnection | None = None
-        self._buffer: deque[bytes] = deque()
-        self._buffered = 0
-        #: Bytes of audio dropped because the connect/reconnect buffer was full.
-        self.dropped_audio_bytes = 0
-        self._overflow_reported = False
         self._send_lock = asyncio.Lock()
-        self._supervisor: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
         self._finished = asyncio.Event()
-        self._closing = False
-        self._fatal: ProviderError | None = None
         self._vendor_err: ProviderError | None = None
-        self._reported: set[ProviderError] = set()
-        self._last_send = time.monotonic()
-        #: Connections opened so far in this session (1 after connect, +1 per reconnect).
-        self.connections = 0
         #: Audio frames sent on the current connection (vendors that prefix the first one).
         self.frames_sent = 0
         self._reader: asyncio.Task[None] | None = None
@@ -214,58 +161,6 @@ class StreamingWebSocketSTT(BaseSTT):
     # ------------------------------------------------------------------------------------
     # options
     # ------------------------------------------------------------------------------------
-    def _opt_float(self, name: str, default: float | None) -> float | None:
-        value = self.config.options.get(name, default)
-        if value is None:
-            return None
-        try:
-            out = float(value)
-        except (TypeError, ValueError):
-            raise ConfigError(f"{self.provider_id}: option {name} must be a number, got {value!r}") from None
-        if out < 0:
-            raise ConfigError(f"{self.provider_id}: option {name} must be >= 0, got {value!r}")
-        return out
-
-    @property
-    def keepalive_interval(self) -> float | None:
-        """Seconds of silence before a keepalive (None or 0: off)."""
-        value = self._opt_float("keepalive_interval", self.default_keepalive_interval)
-        return value or None
-
-    @property
-    def connect_timeout(self) -> float:
-        return self._opt_float("connect_timeout", 10.0) or 10.0
-
-    @property
-    def finish_timeout(self) -> float:
-        value = self._opt_float("finish_timeout", 3.0)
-        return 3.0 if value is None else value
-
-    @property
-    def bytes_per_second(self) -> int:
-        """Audio bytes per second for the configured encoding, rate and channels."""
-        try:
-            width = _BYTES_PER_SAMPLE.get(canonical_encoding(self.config.encoding), 2)
-        except ValueError:
-            width = 2
-        return self.config.sample_rate * self.config.channels * width
-
-    @property
-    def max_buffer_bytes(self) -> int:
-        seconds = self._opt_float("max_buffer_seconds", 10.0)
-        return int((10.0 if seconds is None else seconds) * self.bytes_per_second)
-
-    @property
-    def reconnection(self) -> ReconnectionConfig:
-        value = self.config.options.get("reconnect", True)
-        if isinstance(value, ReconnectionConfig):
-            return value
-        if isinstance(value, bool):
-            return ReconnectionConfig(enabled=value)
-        if isinstance(value, Mapping):
-            return ReconnectionConfig(**dict(value))
-        raise ConfigError(f"{self.provider_id}: option reconnect must be a bool or a mapping, got {value!r}")
-
     @property
     def min_frame_bytes(self) -> int:
         """Smallest audio message the vendor accepts (0: any); smaller frames are coalesced."""
@@ -275,11 +170,6 @@ class StreamingWebSocketSTT(BaseSTT):
     def max_frame_bytes(self) -> int:
         """Largest audio message the vendor accepts (0: any); larger chunks are split."""
         return 0
-
-    @property
-    def buffered_bytes(self) -> int:
-        """Audio waiting for a (re)connection."""
-        return self._buffered
 
     # ------------------------------------------------------------------------------------
     # BaseSTT
@@ -295,19 +185,16 @@ class StreamingWebSocketSTT(BaseSTT):
         self.state = ConnectionState.CONNECTING
         try:
             ws = await self._open()
-        except _Attempt as exc:
+        except ProviderError:
             self.state = ConnectionState.ERROR
-            raise exc.error from None
+            raise
         except BaseException:
             self.state = ConnectionState.DISCONNECTED
             raise
         self._supervisor = asyncio.create_task(self._supervise(ws), name=f"stt-{self.provider_id}")
 
     async def send_audio(self, audio: bytes) -> None:
-        if self._fatal is not None:
-            raise self._fatal
-        if self._closing or self.state in (ConnectionState.DISCONNECTED, ConnectionState.ERROR):
-            raise ProviderError(f"{self.provider_id}: STT not connected", provider=self.provider_id)
+        self._check_usable()
         if not audio:
             return
         self.stats.total_audio_bytes += len(audio)
@@ -332,7 +219,7 @@ class StreamingWebSocketSTT(BaseSTT):
 
     async def _send_chunk(self, data: bytes) -> None:
         ws = self._ws
-        if ws is not None and self._ready.is_set() and not self._buffer and not self._send_lock.locked():
+        if ws is not None and self._ready.is_set() and not self._backlog and not self._send_lock.locked():
             try:
                 async with self._send_lock:
                     await ws.send(self.audio_frame(data))
@@ -340,10 +227,10 @@ class StreamingWebSocketSTT(BaseSTT):
                     self._last_send = time.monotonic()
                 return
             except ConnectionClosed:
-                self._push(data, front=True)  # not sent: first in line for the next connection
+                self._buffer_audio(data, front=True)  # not sent: first in line for the next connection
                 self._wake.set()
                 return
-        self._push(data)
+        self._buffer_audio(data)
         self._wake.set()
         if ws is not None and self._ready.is_set():
             await self._flush(ws)
@@ -354,7 +241,7 @@ class StreamingWebSocketSTT(BaseSTT):
             data = self.pad_frame(bytes(self._coalesce))
             self._coalesce.clear()
             for chunk in self._split(data):
-                self._push(chunk)
+                self._buffer_audio(chunk)
 
     def pad_frame(self, chunk: bytes) -> bytes:
         """Pad a last, too-short chunk for vendors with a minimum message duration."""
@@ -425,12 +312,6 @@ class StreamingWebSocketSTT(BaseSTT):
         if self._ready.is_set():
             await self._report(error)
 
-    async def _report(self, error: ProviderError) -> None:
-        if error in self._reported:
-            return
-        self._reported.add(error)
-        await self._emit_error(error)
-
     def _error(
         self, message: str, status: int | None = None, retry_after: float | None = None
     ) -> ProviderError:
@@ -450,62 +331,29 @@ class StreamingWebSocketSTT(BaseSTT):
     # ------------------------------------------------------------------------------------
     # internals
     # ------------------------------------------------------------------------------------
-    def _push(self, data: bytes, *, front: bool = False) -> None:
-        if front:
-            self._buffer.appendleft(data)
-        else:
-            self._buffer.append(data)
-        self._buffered += len(data)
-        limit = self.max_buffer_bytes
-        dropped = 0
-        while self._buffered > limit and len(self._buffer) > 1:
-            old = self._buffer.popleft()
-            self._buffered -= len(old)
-            dropped += len(old)
-        if self._buffered > limit:  # a single chunk larger than the bound: keep its tail
-            only = self._buffer.popleft()
-            keep = only[len(only) - limit :] if limit > 0 else b""
-            dropped += len(only) - len(keep)
-            self._buffered = len(keep)
-            if keep:
-                self._buffer.append(keep)
-        if dropped:
-            self.dropped_audio_bytes += dropped
-            if not self._overflow_reported:
-                self._overflow_reported = True
-                err = ProviderError(
-                    f"{self.provider_id}: audio buffer full while (re)connecting "
-                    f"(max_buffer_seconds bound of {limit} bytes); dropping the oldest audio",
-                    provider=self.provider_id,
-                )
-                task = asyncio.ensure_future(self._report(err))
-                task.add_done_callback(lambda t: t.exception())
-
     async def _flush(self, ws: ClientConnection) -> None:
         """Send buffered audio in order; on a closed socket keep the rest for the next one."""
+
+        async def send(chunk: bytes) -> None:
+            await ws.send(self.audio_frame(chunk))
+            self.frames_sent += 1
+            self._last_send = time.monotonic()
+
         async with self._send_lock:
-            while self._buffer:
-                chunk = self._buffer[0]
-                try:
-                    await ws.send(self.audio_frame(chunk))
-                except ConnectionClosed:
-                    return
-                self._buffer.popleft()
-                self._buffered -= len(chunk)
-                self.frames_sent += 1
-                self._last_send = time.monotonic()
-            self._overflow_reported = False
+            try:
+                await self._backlog.drain(send)
+            except ConnectionClosed:
+                return
+            self._backlog.rearm()
 
     async def _open(self) -> ClientConnection:
-        """One connection attempt, bounded by ``connect_timeout``. Raises :class:`_Attempt`."""
+        """One connection attempt, bounded by ``connect_timeout``; raises the mapped error."""
         try:
             ws = await asyncio.wait_for(self._attempt(), self.connect_timeout)
         except asyncio.TimeoutError:
-            raise _Attempt(
-                ProviderTimeoutError(
-                    f"{self.provider_id}: no session within {self.connect_timeout:g} s",
-                    provider=self.provider_id,
-                )
+            raise ProviderTimeoutError(
+                f"{self.provider_id}: no session within {self.connect_timeout:g} s",
+                provider=self.provider_id,
             ) from None
         self.connections += 1
         self._last_send = time.monotonic()
@@ -542,26 +390,18 @@ class StreamingWebSocketSTT(BaseSTT):
                     ready.cancel()
                 if not self._ready.is_set():
                     await reader
-                    raise _Attempt(self._closed_error(ws))
+                    raise self._closed_error(ws)
             else:
                 self._ready.set()
-        except _Attempt:
-            await self._abandon(ws, reader)
-            raise
         except InvalidStatus as exc:
             await self._abandon(ws, reader)
-            raise _Attempt(error_from_exception(exc, self.provider_id)) from None
+            raise error_from_exception(exc, self.provider_id) from None
         except (OSError, EOFError, WebSocketException) as exc:
             await self._abandon(ws, reader)
-            raise _Attempt(
-                ProviderConnectionError(
-                    f"{self.provider_id}: cannot connect: {type(exc).__name__}: {exc}",
-                    provider=self.provider_id,
-                )
+            raise ProviderConnectionError(
+                f"{self.provider_id}: cannot connect: {type(exc).__name__}: {exc}",
+                provider=self.provider_id,
             ) from None
-        except ProviderError as exc:
-            await self._abandon(ws, reader)
-            raise _Attempt(exc) from None
         except BaseException:
             await self._abandon(ws, reader)
             raise
@@ -611,23 +451,18 @@ class StreamingWebSocketSTT(BaseSTT):
             pass
 
     async def _keepalive(self, ws: ClientConnection) -> None:
-        interval = self.keepalive_interval
-        if interval is None:
-            return
-        while True:
-            wait = self._last_send + interval - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
-                continue
+        async def send() -> bool:
             frame = self.keepalive_frame()
             if frame is None:
-                return
+                return False
             try:
                 async with self._send_lock:
                     await ws.send(frame)
             except ConnectionClosed:
-                return
-            self._last_send = time.monotonic()
+                return False
+            return True
+
+        await self._keep_alive(send)
 
     async def _supervise(self, ws: ClientConnection) -> None:
         """Run connections one after another until disconnect or a fatal error."""
@@ -636,7 +471,7 @@ class StreamingWebSocketSTT(BaseSTT):
             outcome = await self._serve(ws)
             if self._closing:
                 return
-            delay = 0.0
+            delay: float | None = 0.0
             if outcome is None:  # routine close (idle timeout, session cap): reopen, budget untouched
                 self._idle_streak = self._idle_streak + 1 if self.frames_sent == 0 else 1
                 self.state = ConnectionState.RECONNECTING
@@ -644,40 +479,18 @@ class StreamingWebSocketSTT(BaseSTT):
                     # The caller has been silent through several vendor idle timeouts: stop
                     # churning sockets and reconnect when audio arrives (it is buffered).
                     self._wake.clear()
-                    if not self._buffer:
+                    if not self._backlog:
                         await self._wake.wait()
                 log.info("%s: routine close, reconnecting", self.provider_id)
             else:
                 self._idle_streak = 0
-                if not self._retryable(outcome):
-                    await self._give_up(outcome)
+                delay = await self._delay_after_loss(outcome, delays)
+                if delay is None:
                     return
-                try:
-                    delay = next(delays)
-                except StopIteration:
-                    await self._give_up(outcome)
-                    return
-                delay = max(delay, getattr(outcome, "retry_after", None) or 0.0)
-                log.warning("%s: stream lost (%s); reconnecting in %.2f s", self.provider_id, outcome, delay)
-            self.state = ConnectionState.RECONNECTING
-            while True:
-                if delay:
-                    await asyncio.sleep(delay)
-                if self._closing:
-                    return
-                try:
-                    ws = await self._open()
-                    break
-                except _Attempt as exc:
-                    if not self._retryable(exc.error):
-                        await self._give_up(exc.error)
-                        return
-                    try:
-                        delay = next(delays)
-                    except StopIteration:
-                        await self._give_up(exc.error)
-                        return
-                    delay = max(delay, getattr(exc.error, "retry_after", None) or 0.0)
+            opened = await self._reopen(self._open, delay, delays)
+            if opened is None:
+                return
+            ws = opened
             delays = backoff_delays(self.reconnection)  # a good connection resets the budget
 
     async def _serve(self, ws: ClientConnection) -> ProviderError | None:
@@ -707,18 +520,6 @@ class StreamingWebSocketSTT(BaseSTT):
             )
         return err
 
-    def _retryable(self, error: ProviderError) -> bool:
-        if isinstance(error, (ProviderAuthError, ProviderProtocolError)):
-            return False
-        return self.reconnection.enabled
-
-    async def _give_up(self, error: ProviderError) -> None:
-        self._fatal = error
-        self.state = ConnectionState.ERROR
-        self._buffer.clear()
-        self._buffered = 0
-        await self._report(error)
-
     async def _shutdown(self) -> None:
         self._closing = True
         sup, self._supervisor = self._supervisor, None
@@ -736,8 +537,5 @@ class StreamingWebSocketSTT(BaseSTT):
             with contextlib.suppress(BaseException):
                 await reader
         self._ready.clear()
-        self._buffer.clear()
-        self._buffered = 0
         self._coalesce.clear()
-        self._fatal = None
-        self.state = ConnectionState.DISCONNECTED
+        self._ended()
