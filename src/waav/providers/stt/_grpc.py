@@ -42,8 +42,6 @@ import contextlib
 import logging
 import time
 from abc import abstractmethod
-from collections import deque
-from collections.abc import Mapping
 from types import ModuleType
 from typing import Any
 from urllib.parse import urlsplit
@@ -58,7 +56,9 @@ from waav._exceptions import (
     ProviderTimeoutError,
 )
 from waav.providers._common import backoff_delays, parse_retry_after
-from waav.providers.base import BaseSTT, ConnectionState, ReconnectionConfig, STTConfig
+from waav.providers._stream import AudioBacklog
+from waav.providers.base import ConnectionState, STTConfig
+from waav.providers.stt._stream import ReconnectingSTT
 
 __all__ = ["StreamingGrpcSTT", "import_grpc", "status_error"]
 
@@ -96,10 +96,9 @@ def status_error(
     return ProviderError(msg, provider=provider)
 
 
-class StreamingGrpcSTT(BaseSTT):
+class StreamingGrpcSTT(ReconnectingSTT):
     """A streaming STT session over one vendor gRPC call (see the module docstring)."""
 
-    kind = "stt"
     #: The extra that installs this vendor's gRPC dependencies.
     extra = "google"
     #: Default ``host:port`` root (``https://`` → TLS).
@@ -108,25 +107,14 @@ class StreamingGrpcSTT(BaseSTT):
     max_frame_bytes = 0
 
     def __init__(self, config: STTConfig) -> None:
-        super().__init__(config)
+        super().__init__(config, AudioBacklog(len))
         self._grpc: Any = None
         self._channel: Any = None
         self._call: Any = None
         self._queue: asyncio.Queue[Any] = asyncio.Queue()
-        self._backlog: deque[bytes] = deque()
-        self._backlog_bytes = 0
         self._ready = False
-        self._closing = False
-        self._fatal: ProviderError | None = None
-        self._supervisor: asyncio.Task[None] | None = None
         self._writer: asyncio.Task[None] | None = None
         self._unsent: list[bytes] = []
-        self._overflow_reported = False
-        self._last_send = time.monotonic()
-        #: Bytes of audio dropped because the (re)connect buffer was full.
-        self.dropped_audio_bytes = 0
-        #: Calls opened so far in this session (1 after connect, +1 per reconnect).
-        self.connections = 0
 
     # ------------------------------------------------------------------------------------
     # what a vendor adapter implements
@@ -167,59 +155,9 @@ class StreamingGrpcSTT(BaseSTT):
         """Audio sent after ``keepalive_interval`` seconds without audio (None: none)."""
         return None
 
-    default_keepalive_interval: float | None = None
-
     # ------------------------------------------------------------------------------------
     # options
     # ------------------------------------------------------------------------------------
-    def _opt_float(self, name: str, default: float | None) -> float | None:
-        value = self.config.options.get(name, default)
-        if value is None:
-            return None
-        try:
-            out = float(value)
-        except (TypeError, ValueError):
-            raise ConfigError(f"{self.provider_id}: option {name} must be a number, got {value!r}") from None
-        if out < 0:
-            raise ConfigError(f"{self.provider_id}: option {name} must be >= 0, got {value!r}")
-        return out
-
-    @property
-    def connect_timeout(self) -> float:
-        return self._opt_float("connect_timeout", 10.0) or 10.0
-
-    @property
-    def finish_timeout(self) -> float:
-        value = self._opt_float("finish_timeout", 3.0)
-        return 3.0 if value is None else value
-
-    @property
-    def keepalive_interval(self) -> float | None:
-        return self._opt_float("keepalive_interval", self.default_keepalive_interval) or None
-
-    @property
-    def max_buffer_bytes(self) -> int:
-        seconds = self._opt_float("max_buffer_seconds", 10.0)
-        width = 1 if self.config.encoding.lower() in ("mulaw", "ulaw", "alaw") else 2
-        return int(
-            (10.0 if seconds is None else seconds) * self.config.sample_rate * self.config.channels * width
-        )
-
-    @property
-    def reconnection(self) -> ReconnectionConfig:
-        value = self.config.options.get("reconnect", True)
-        if isinstance(value, ReconnectionConfig):
-            return value
-        if isinstance(value, bool):
-            return ReconnectionConfig(enabled=value)
-        if isinstance(value, Mapping):
-            return ReconnectionConfig(**dict(value))
-        raise ConfigError(f"{self.provider_id}: option reconnect must be a bool or a mapping, got {value!r}")
-
-    @property
-    def buffered_bytes(self) -> int:
-        return self._backlog_bytes
-
     def target(self, root: str) -> tuple[str, bool]:
         """``(host:port, secure)`` for a base URL (``https://h`` → ``h:443`` over TLS)."""
         if "://" not in root:
@@ -272,10 +210,7 @@ class StreamingGrpcSTT(BaseSTT):
         self._supervisor = asyncio.create_task(self._supervise(), name=f"stt-{self.provider_id}")
 
     async def send_audio(self, audio: bytes) -> None:
-        if self._fatal is not None:
-            raise self._fatal
-        if self._closing or self.state in (ConnectionState.DISCONNECTED, ConnectionState.ERROR):
-            raise ProviderError(f"{self.provider_id}: STT not connected", provider=self.provider_id)
+        self._check_usable()
         if not audio:
             return
         self.stats.total_audio_bytes += len(audio)
@@ -301,10 +236,7 @@ class StreamingGrpcSTT(BaseSTT):
             with contextlib.suppress(BaseException):
                 await sup
         await self._close_channel()
-        self._backlog.clear()
-        self._backlog_bytes = 0
-        self._fatal = None
-        self.state = ConnectionState.DISCONNECTED
+        self._ended()
 
     # ------------------------------------------------------------------------------------
     # internals
@@ -313,25 +245,8 @@ class StreamingGrpcSTT(BaseSTT):
         if self._ready:
             self._queue.put_nowait(chunk)
             self._last_send = time.monotonic()
-            return
-        self._backlog.append(chunk)
-        self._backlog_bytes += len(chunk)
-        limit, dropped = self.max_buffer_bytes, 0
-        while self._backlog_bytes > limit and self._backlog:
-            old = self._backlog.popleft()
-            self._backlog_bytes -= len(old)
-            dropped += len(old)
-        if dropped:
-            self.dropped_audio_bytes += dropped
-            if not self._overflow_reported:
-                self._overflow_reported = True
-                err = ProviderError(
-                    f"{self.provider_id}: audio buffer full while (re)connecting "
-                    f"(max_buffer_seconds bound of {limit} bytes); dropping the oldest audio",
-                    provider=self.provider_id,
-                )
-                task = asyncio.ensure_future(self._emit_error(err))
-                task.add_done_callback(lambda t: t.exception())
+        else:
+            self._buffer_audio(chunk)
 
     async def _write(self, call: Any, queue: asyncio.Queue[Any]) -> None:
         """Feed one call from its queue; stop quietly when the call is over (the reader
@@ -354,8 +269,8 @@ class StreamingGrpcSTT(BaseSTT):
         except Exception as exc:  # the call ended under us (AioRpcError, InvalidStateError, …)
             log.debug("%s: request stream ended: %r", self.provider_id, exc)
 
-    async def _open(self) -> None:
-        """Start one call; raise the mapped error if the server refuses it at once."""
+    async def _open(self) -> Any:
+        """Start one call and return it; raise the mapped error if the server refuses it at once."""
         self._ready = False
         old = self._queue
         queue: asyncio.Queue[Any] = asyncio.Queue()
@@ -370,8 +285,7 @@ class StreamingGrpcSTT(BaseSTT):
                 queue.put_nowait(item)
         while self._backlog:
             queue.put_nowait(self._backlog.popleft())
-        self._backlog_bytes = 0
-        self._overflow_reported = False
+        self._backlog.rearm()
         metadata = await self.metadata()
         self._stop_writer()
         call = self.open_call(self._channel, metadata)
@@ -397,6 +311,7 @@ class StreamingGrpcSTT(BaseSTT):
         self._ready = True
         self._last_send = time.monotonic()
         self.state = ConnectionState.CONNECTED
+        return call
 
     async def _call_error(self, call: Any) -> ProviderError:
         code = await call.code()
@@ -433,19 +348,14 @@ class StreamingGrpcSTT(BaseSTT):
         return code.name, (await call.details()) or ""
 
     async def _keepalive(self) -> None:
-        interval = self.keepalive_interval
-        if interval is None:
-            return
-        while True:
-            wait = self._last_send + interval - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
-                continue
+        async def send() -> bool:
             chunk = self.keepalive_chunk()
             if chunk is None:
-                return
+                return False
             self._queue.put_nowait(chunk)
-            self._last_send = time.monotonic()
+            return True
+
+        await self._keep_alive(send)
 
     async def _supervise(self) -> None:
         delays = backoff_delays(self.reconnection)
@@ -460,54 +370,19 @@ class StreamingGrpcSTT(BaseSTT):
             self._ready = False
             if self._closing:
                 return
+            delay: float | None = 0.0
             if outcome is None:
-                err: ProviderError | None = ProviderConnectionError(
-                    f"{self.provider_id}: vendor ended the stream", provider=self.provider_id
+                delay = await self._delay_after_loss(
+                    ProviderConnectionError(
+                        f"{self.provider_id}: vendor ended the stream", provider=self.provider_id
+                    ),
+                    delays,
                 )
-                expected = False
-            else:
-                expected = self.is_expected_end(*outcome)
-                err = None if expected else status_error(self.provider_id, *outcome)
-            self.state = ConnectionState.RECONNECTING
-            delay = 0.0
-            if not expected:
-                assert err is not None
-                if not self._retryable(err):
-                    await self._give_up(err)
-                    return
-                nxt = next(delays, None)
-                if nxt is None:
-                    await self._give_up(err)
-                    return
-                delay = max(nxt, getattr(err, "retry_after", None) or 0.0)
-                log.warning("%s: stream lost (%s); reconnecting in %.2f s", self.provider_id, err, delay)
-            while True:
-                if delay:
-                    await asyncio.sleep(delay)
-                if self._closing:
-                    return
-                try:
-                    await self._open()
-                    break
-                except ProviderError as exc:
-                    nxt = next(delays, None)
-                    if not self._retryable(exc) or nxt is None:
-                        await self._give_up(exc)
-                        return
-                    delay = max(nxt, getattr(exc, "retry_after", None) or 0.0)
+            elif not self.is_expected_end(*outcome):  # a routine end reopens at once, budget untouched
+                delay = await self._delay_after_loss(status_error(self.provider_id, *outcome), delays)
+            if delay is None or await self._reopen(self._open, delay, delays) is None:
+                return
             delays = backoff_delays(self.reconnection)
-
-    def _retryable(self, error: ProviderError) -> bool:
-        if isinstance(error, (ProviderAuthError, ProviderProtocolError)):
-            return False
-        return self.reconnection.enabled
-
-    async def _give_up(self, error: ProviderError) -> None:
-        self._fatal = error
-        self.state = ConnectionState.ERROR
-        self._backlog.clear()
-        self._backlog_bytes = 0
-        await self._emit_error(error)
 
     def _stop_writer(self) -> None:
         writer, self._writer = self._writer, None
