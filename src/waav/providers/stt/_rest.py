@@ -42,9 +42,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 from abc import abstractmethod
-from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -63,8 +61,9 @@ from waav.audio import VadSegmenter, _vad_py, alaw_decode, stereo_to_mono, ulaw_
 from waav.audio.wav import wav_bytes
 from waav.providers._audio import canonical_encoding
 from waav.providers._common import backoff_delays, base_url, error_for_status, require_credential
-from waav.providers.base import BaseSTT, ConnectionState, ReconnectionConfig, STTConfig, STTResult, WordTiming
-from waav.providers.stt._ws import http_url, join_path
+from waav.providers._stream import AudioBacklog, http_url, join_path, keep_whole, option_float
+from waav.providers.base import ConnectionState, STTConfig, STTResult, WordTiming
+from waav.providers.stt._stream import SessionSTT
 
 __all__ = ["BufferedRestSTT", "Utterance"]
 
@@ -82,10 +81,13 @@ class Utterance:
     start: float
 
 
-class BufferedRestSTT(BaseSTT):
+def _utterance_bytes(utt: Utterance) -> int:
+    return len(utt.pcm16)
+
+
+class BufferedRestSTT(SessionSTT):
     """A live STT session over a file-transcription REST API (see the module docstring)."""
 
-    kind = "stt"
     #: Vendor API root (``base_url`` / ``WAAV_<ID>_BASE_URL`` replace it).
     default_url = ""
     #: The API's version prefix (``/v1``); a ``base_url`` may or may not include it.
@@ -94,24 +96,18 @@ class BufferedRestSTT(BaseSTT):
     endpoint = "/audio/transcriptions"
 
     def __init__(self, config: STTConfig) -> None:
-        super().__init__(config)
+        # utterances waiting for an upload; the newest always stays (an upload is one piece)
+        super().__init__(config, AudioBacklog(_utterance_bytes, keep_whole))
         self._client: httpx.AsyncClient | None = None
         self._segmenter: _vad_py.VadSegmenter | None = None  # native or twin: same interface
-        self._pending: deque[Utterance] = deque()
-        self._pending_bytes = 0
         self._wake = asyncio.Event()
         self._worker: asyncio.Task[None] | None = None
         self._busy = False
-        self._closing = False
-        self._fatal: ProviderError | None = None
         self._carry = b""  # odd trailing byte / partial frame of the last chunk
         self._raw = bytearray()  # flush="disconnect": audio since the last upload
         self._raw_start = 0.0
         self._time_base = 0.0  # stream seconds before the current segmenter's time 0
         self._seg_samples = 0  # samples fed to the current segmenter
-        self._overflow_reported = False
-        #: Bytes of PCM16 dropped because the upload queue was full.
-        self.dropped_audio_bytes = 0
         #: Upload requests made (retries included).
         self.requests_made = 0
 
@@ -137,13 +133,8 @@ class BufferedRestSTT(BaseSTT):
     # options
     # ------------------------------------------------------------------------------------
     def _opt_float(self, name: str, default: float) -> float:
-        value = self.config.options.get(name, default)
-        try:
-            out = float(value)
-        except (TypeError, ValueError):
-            raise ConfigError(f"{self.provider_id}: option {name} must be a number, got {value!r}") from None
-        if not math.isfinite(out) or out < 0:
-            raise ConfigError(f"{self.provider_id}: option {name} must be a number >= 0, got {value!r}")
+        out = option_float(self.config.options, name, default, self.provider_id, nullable=False, finite=True)
+        assert out is not None  # not nullable
         return out
 
     def _opt_choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
@@ -180,21 +171,10 @@ class BufferedRestSTT(BaseSTT):
         return int(self._opt_float("max_buffer_seconds", 60.0) * self.config.sample_rate * 2)
 
     @property
-    def reconnection(self) -> ReconnectionConfig:
-        value = self.config.options.get("reconnect", True)
-        if isinstance(value, ReconnectionConfig):
-            return value
-        if isinstance(value, bool):
-            return ReconnectionConfig(enabled=value)
-        if isinstance(value, Mapping):
-            return ReconnectionConfig(**dict(value))
-        raise ConfigError(f"{self.provider_id}: option reconnect must be a bool or a mapping, got {value!r}")
-
-    @property
     def buffered_bytes(self) -> int:
         """PCM16 waiting for an upload (queued utterances and, with ``flush="disconnect"``, the
         audio not yet cut)."""
-        return self._pending_bytes + len(self._raw)
+        return self._backlog.nbytes + len(self._raw)
 
     def _encoding(self) -> str:
         enc = canonical_encoding(self.config.encoding)
@@ -245,10 +225,7 @@ class BufferedRestSTT(BaseSTT):
         self.state = ConnectionState.CONNECTED
 
     async def send_audio(self, audio: bytes) -> None:
-        if self._fatal is not None:
-            raise self._fatal
-        if self._closing or self._client is None:
-            raise ProviderError(f"{self.provider_id}: STT not connected", provider=self.provider_id)
+        self._check_usable()
         if not audio:
             return
         self.stats.total_audio_bytes += len(audio)
@@ -286,12 +263,9 @@ class BufferedRestSTT(BaseSTT):
         client, self._client = self._client, None
         if client is not None:
             await client.aclose()
-        self._pending.clear()
-        self._pending_bytes = 0
         self._raw.clear()
         self._segmenter = None
-        self._fatal = None
-        self.state = ConnectionState.DISCONNECTED
+        self._ended()
 
     # ------------------------------------------------------------------------------------
     # audio → utterances
@@ -347,24 +321,12 @@ class BufferedRestSTT(BaseSTT):
         self._segmenter.reset()
 
     def _enqueue(self, utt: Utterance) -> None:
-        self._pending.append(utt)
-        self._pending_bytes += len(utt.pcm16)
-        dropped = 0
-        while self._pending_bytes > self.max_buffer_bytes and len(self._pending) > 1:
-            old = self._pending.popleft()
-            self._pending_bytes -= len(old.pcm16)
-            dropped += len(old.pcm16)
-        if dropped:
-            self.dropped_audio_bytes += dropped
-            if not self._overflow_reported:
-                self._overflow_reported = True
-                err = ProviderError(
-                    f"{self.provider_id}: transcription requests fall behind the audio "
-                    f"(max_buffer_seconds bound); dropped {dropped} bytes of the oldest audio",
-                    provider=self.provider_id,
-                )
-                task = asyncio.ensure_future(self._emit_error(err))
-                task.add_done_callback(lambda t: t.exception())
+        dropped = self._backlog.push(utt, self.max_buffer_bytes)
+        self._report_overflow(
+            dropped,
+            "transcription requests fall behind the audio (max_buffer_seconds bound); "
+            f"dropped {dropped} bytes of the oldest audio",
+        )
         self._wake.set()
 
     # ------------------------------------------------------------------------------------
@@ -372,16 +334,15 @@ class BufferedRestSTT(BaseSTT):
     # ------------------------------------------------------------------------------------
     async def _work(self) -> None:
         while True:
-            if not self._pending:
+            if not self._backlog:
                 if self._closing:
                     return
                 self._wake.clear()
                 await self._wake.wait()
                 continue
-            utt = self._pending.popleft()
-            self._pending_bytes -= len(utt.pcm16)
-            if not self._pending:
-                self._overflow_reported = False
+            utt: Utterance = self._backlog.popleft()
+            if not self._backlog:
+                self._backlog.rearm()
             self.state = ConnectionState.PROCESSING
             try:
                 await self._transcribe(utt)
@@ -394,13 +355,6 @@ class BufferedRestSTT(BaseSTT):
                 log.exception("%s: error while delivering a transcript", self.provider_id)
             if self.state is ConnectionState.PROCESSING:
                 self.state = ConnectionState.CONNECTED
-
-    async def _give_up(self, error: ProviderError) -> None:
-        self._fatal = error
-        self.state = ConnectionState.ERROR
-        self._pending.clear()
-        self._pending_bytes = 0
-        await self._emit_error(error)
 
     async def _transcribe(self, utt: Utterance) -> None:
         body = await self._post(utt)

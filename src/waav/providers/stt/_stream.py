@@ -65,14 +65,11 @@ class SessionSTT(BaseSTT):
         self._reported.add(error)
         await self._emit_error(error)
 
-    def _backlog_push(self, item: Any, limit: int, overflow: str, *, front: bool = False) -> int:
-        """Queue ``item``; on overflow report ``overflow`` (once per outage). The bytes dropped."""
-        dropped = self._backlog.push(item, limit, front=front)
+    def _report_overflow(self, dropped: int, message: str) -> None:
+        """Report ``message`` when audio was ``dropped``, once per outage."""
         if dropped and self._backlog.overflow_is_new():
-            report_soon(
-                self._report(ProviderError(f"{self.provider_id}: {overflow}", provider=self.provider_id))
-            )
-        return dropped
+            error = ProviderError(f"{self.provider_id}: {message}", provider=self.provider_id)
+            report_soon(self._report(error))
 
     async def _give_up(self, error: ProviderError) -> None:
         """End the session with ``error``: later calls raise it."""
@@ -145,12 +142,10 @@ class ReconnectingSTT(SessionSTT):
     # ------------------------------------------------------------------------------------
     def _buffer_audio(self, chunk: bytes, *, front: bool = False) -> None:
         limit = self.max_buffer_bytes
-        self._backlog_push(
-            chunk,
-            limit,
+        self._report_overflow(
+            self._backlog.push(chunk, limit, front=front),
             f"audio buffer full while (re)connecting (max_buffer_seconds bound of {limit} bytes); "
             "dropping the oldest audio",
-            front=front,
         )
 
     async def _keep_alive(self, send: Callable[[], Awaitable[bool]]) -> None:

@@ -485,10 +485,8 @@ class StreamingWebSocketSTT(ReconnectingSTT):
             else:
                 self._idle_streak = 0
                 delay = await self._delay_after_loss(outcome, delays)
-                if delay is None:
-                    return
-            opened = await self._reopen(self._open, delay, delays)
-            if opened is None:
+            opened = None if delay is None else await self._reopen(self._open, delay, delays)
+            if opened is None:  # closing, or gave up
                 return
             ws = opened
             delays = backoff_delays(self.reconnection)  # a good connection resets the budget
