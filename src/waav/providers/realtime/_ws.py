@@ -46,7 +46,6 @@ import logging
 import re
 import time
 from abc import abstractmethod
-from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
@@ -65,6 +64,7 @@ from waav._exceptions import (
 from waav.plugin._typed import fields_set
 from waav.providers._audio import AudioConverter, canonical_encoding
 from waav.providers._common import backoff_delays, error_from_exception
+from waav.providers._stream import AudioBacklog, join_path, option_float, ws_url
 from waav.providers.base import (
     BaseRealtime,
     ConnectionState,
@@ -142,21 +142,6 @@ def parse_audio_format(value: str | None, rate: Any, pcm_default_rate: int, prov
     return AudioFormat(encoding, out_rate)
 
 
-def ws_url(url: str) -> str:
-    """``http(s)://`` → ``ws(s)://`` (users and fakes may give either scheme)."""
-    if url.startswith("https://"):
-        return "wss://" + url[len("https://") :]
-    if url.startswith("http://"):
-        return "ws://" + url[len("http://") :]
-    return url
-
-
-def join_path(base: str, path: str) -> str:
-    """``base`` + ``path``, unless ``base`` already ends with it (a full endpoint URL)."""
-    base = base.rstrip("/")
-    return base if base.endswith(path) else base + path
-
-
 def merge_config(old: RealtimeConfig, new: RealtimeConfig) -> RealtimeConfig:
     """``update_session`` semantics: the fields ``new`` sets explicitly replace ``old``'s.
 
@@ -201,16 +186,18 @@ class WebSocketRealtime(BaseRealtime):
         self._open_error: ProviderError | None = None
         self._expected_close: str | None = None
         self._opened_at = 0.0
-        self._buffer: deque[bytes] = deque()
-        self._buffered = 0
-        #: Bytes of vendor-format audio dropped because the reconnect buffer was full.
-        self.dropped_audio_bytes = 0
+        self._backlog: AudioBacklog[bytes] = AudioBacklog(len)
         #: Connections opened so far (1 after connect, +1 per reconnect).
         self.connections = 0
         #: Vendor messages that could not be parsed (each is also reported to ``on_error``).
         self.protocol_errors = 0
         self._out_conv: AudioConverter | None = None
         self._setup(config)
+
+    @property
+    def dropped_audio_bytes(self) -> int:
+        """Bytes of vendor-format audio dropped because the reconnect buffer was full."""
+        return self._backlog.dropped_bytes
 
     # ------------------------------------------------------------------------------------
     # what a vendor adapter implements
@@ -289,13 +276,8 @@ class WebSocketRealtime(BaseRealtime):
     def _opt_float(
         self, opts: Mapping[str, Any], name: str, default: float, *, positive: bool = False
     ) -> float:
-        value = opts.get(name, default)
-        try:
-            out = float(value)
-        except (TypeError, ValueError):
-            raise ConfigError(f"{self.provider_id}: option {name} must be a number, got {value!r}") from None
-        if out < 0 or (positive and out == 0):
-            raise ConfigError(f"{self.provider_id}: option {name} must be > 0, got {value!r}")
+        out = option_float(opts, name, default, self.provider_id, nullable=False, positive=positive)
+        assert out is not None  # not nullable
         return out
 
     def _output_converter(self, vendor: AudioFormat) -> AudioConverter:
@@ -526,8 +508,7 @@ class WebSocketRealtime(BaseRealtime):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._connected.clear()
-        self._buffer.clear()
-        self._buffered = 0
+        self._backlog.clear()
         self.state = ConnectionState.DISCONNECTED
 
     # ------------------------------------------------------------------------------------
@@ -596,7 +577,7 @@ class WebSocketRealtime(BaseRealtime):
             await self._send_audio_vendor(data)
 
     async def _send_audio_vendor(self, data: bytes) -> None:
-        if self.state == ConnectionState.CONNECTED and self._ws is not None and not self._buffer:
+        if self.state == ConnectionState.CONNECTED and self._ws is not None and not self._backlog:
             try:
                 await self._send(self.audio_message(data))
                 return
@@ -605,27 +586,17 @@ class WebSocketRealtime(BaseRealtime):
         self._buffer_audio(data)
 
     def _buffer_audio(self, data: bytes) -> None:
-        self._buffer.append(data)
-        self._buffered += len(data)
-        limit = int(self.max_buffer_seconds * self.vendor_input.bytes_per_second)
-        while self._buffered > limit and self._buffer:
-            old = self._buffer.popleft()
-            self._buffered -= len(old)
-            self.dropped_audio_bytes += len(old)
+        self._backlog.push(data, int(self.max_buffer_seconds * self.vendor_input.bytes_per_second))
 
     async def _flush_buffer(self) -> None:
-        while self._buffer and self.state == ConnectionState.CONNECTED:
-            chunk = self._buffer[0]
-            try:
-                await self._send(self.audio_message(chunk))
-            except ConnectionClosed:
-                return
-            self._buffer.popleft()
-            self._buffered -= len(chunk)
+        async def send(chunk: bytes) -> None:
+            await self._send(self.audio_message(chunk))
+
+        with contextlib.suppress(ConnectionClosed):
+            await self._backlog.drain(send, go_on=lambda: self.state == ConnectionState.CONNECTED)
 
     def _drop_buffered_audio(self) -> None:
-        self._buffer.clear()
-        self._buffered = 0
+        self._backlog.clear()
 
     async def _send(self, event: Mapping[str, Any]) -> None:
         ws = self._ws
