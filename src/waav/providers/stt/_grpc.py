@@ -4,6 +4,8 @@ Google (Speech-to-Text v2 ``StreamingRecognize``) and Gnani (``Listener/DoSpeech
 stream requests up a gRPC call and read responses from it. ``grpcio`` is an optional
 dependency (extras ``waav[google]``, ``waav[gnani]``); a missing one is a
 :class:`~waav.ConfigError` naming the extra.
+Options, the audio backlog and the reconnect loop are shared with the WebSocket base
+(:mod:`waav.providers.stt._stream`).
 
 **Connecting.** :meth:`connect` opens the channel (TLS, or plaintext for an ``http://``
 ``base_url`` such as a local fake), waits until it is ready, starts the call with the

@@ -2,7 +2,9 @@
 
 Six vendors (Deepgram, AssemblyAI, ElevenLabs, Cartesia, Azure, IBM Watson) stream audio up a
 WebSocket and get transcripts back on it. What differs is vendor detail (URL, auth, framing,
-message shapes, how to keep an idle socket open, how to finish); what is shared lives here:
+message shapes, how to keep an idle socket open, how to finish); what is shared lives here
+(the options, the audio backlog and the reconnect loop are shared with the gRPC base, in
+:mod:`waav.providers.stt._stream`):
 
 **Connecting.** :meth:`~StreamingWebSocketSTT.connect` makes one attempt (fail fast: a bad key,
 a 429 or an unreachable host raise the mapped waav error at once), bounded by
