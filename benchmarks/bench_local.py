@@ -10,7 +10,9 @@ Each case checks its output before it is timed (the transcript must match the te
 * ``hibari_synth`` — the paragraph synthesised sentence by sentence and resampled to 16 kHz;
 * ``hibari_first_audio`` — the first sentence only: the time to first audio of a request;
 * ``stt_final_latency`` — a streaming whisper session fed in real time: time from the end
-  of speech to the final result (includes the VAD's 300 ms hangover).
+  of speech (last frame above -50 dBFS) to the final result (includes the VAD's 300 ms hangover);
+* ``demo`` — ``waav demo`` through an in-process gateway's ``/ws`` (``waav._demo``): time to
+  first audio of ``speak`` and end of speech → final transcript, over a few runs.
 
 Run: ``pytest benchmarks/bench_local.py`` (pytest-benchmark table), or
 ``python benchmarks/bench_local.py`` for the real-time factors against the targets
@@ -31,6 +33,7 @@ from typing import Any
 import pytest
 
 from waav import audio
+from waav._demo import DemoResult, end_of_speech, run_demo
 from waav.providers.local import batch, hibari, whisper
 
 RATE = 16000
@@ -120,11 +123,15 @@ async def _final_latency() -> float:
     loop = asyncio.get_running_loop()
     start = loop.time()
     n = 0
+    # hibari ends a sentence with ~0.5 s of digital silence: the end of speech is the last
+    # frame above -50 dBFS, not the end of the buffer
+    last = end_of_speech(pcm)
     for i in range(0, len(pcm), frame):
         await stt.send_audio(pcm[i : i + frame])
         n += 1
+        if n == last:
+            t_end = loop.time()
         await asyncio.sleep(max(0.0, start + n * 0.02 - loop.time()))
-    t_end = loop.time()
     silence = b"\0\0" * (frame // 2)
     while not done.is_set():
         await stt.send_audio(silence)
@@ -141,6 +148,33 @@ async def _final_latency() -> float:
 def final_latency() -> float:
     return asyncio.run(_final_latency())
 
+
+DEMO_SENTENCES = (
+    "The quick brown fox jumps over the lazy dog.",
+    "A gentle breeze moved across the quiet lake.",
+    "Please call me back when you get home.",
+)
+
+
+def demo_runs(rounds: int) -> list[DemoResult]:
+    """``waav demo`` against one in-process gateway, ``rounds`` times (sentences in turn);
+    the first run (model loading) is a warm-up and is not returned."""
+    from waav.config import ServerConfig, ServerSection
+    from waav.gateway import GatewayServer
+
+    async def go() -> list[DemoResult]:
+        async with GatewayServer(ServerConfig(server=ServerSection(host="127.0.0.1", port=0))) as gw:
+            out = []
+            for i in range(rounds + 1):
+                r = await run_demo(gw.ws_url, DEMO_SENTENCES[i % len(DEMO_SENTENCES)])
+                assert r.match, f"demo heard {r.transcript!r} for {r.text!r}"
+                out.append(r)
+            return out[1:]
+
+    return asyncio.run(go())
+
+
+DEMO_ROUNDS = 6
 
 CHECKS: dict[str, Callable[[], Any]] = {
     "whisper_file-vad": lambda: wer(whisper_vad(), PARAGRAPH) <= 0.02,
@@ -173,6 +207,17 @@ def test_final_latency(benchmark: Any) -> None:
     benchmark.extra_info.update(op="stt_final_latency", size="sentence@16k", impl="whisper")
     latency = benchmark.pedantic(final_latency, rounds=1, iterations=1)
     assert latency < 5.0
+
+
+@pytest.mark.benchmark(group="local demo")
+def test_demo(benchmark: Any) -> None:
+    benchmark.extra_info.update(op="demo", size="sentence@16k", impl="hibari+whisper over /ws")
+    (r,) = benchmark.pedantic(demo_runs, args=(1,), rounds=1, iterations=1)
+    benchmark.extra_info.update(
+        time_to_first_audio_s=r.time_to_first_audio_s, final_latency_s=r.final_latency_s
+    )
+    assert 0 < r.time_to_first_audio_s < 5
+    assert 0 < r.final_latency_s < 5
 
 
 def _median(func: Callable[[], Any], rounds: int) -> float:
@@ -210,6 +255,21 @@ def main() -> int:
     print(f"  {'hibari time to first audio':48s} {first * 1000:7.1f} ms (target <= 50 ms)")
     lat = statistics.median(final_latency() for _ in range(3))
     print(f"  {'whisper end of speech -> final (streaming)':48s} {lat * 1000:7.0f} ms (target <= 800 ms)")
+    runs = demo_runs(DEMO_ROUNDS)
+    ttfa = [r.time_to_first_audio_s for r in runs]
+    final = [r.final_latency_s for r in runs]
+    print(f"waav demo over /ws (in-process gateway), {len(runs)} runs after a warm-up: median [min-max]")
+    for name, xs, target in (
+        ("time to first audio (speak -> first frame)", ttfa, "<= 50 ms"),
+        ("end of speech -> final transcript", final, "<= 800 ms"),
+    ):
+        print(
+            f"  {name:48s} {statistics.median(xs) * 1000:7.0f} ms "
+            f"[{min(xs) * 1000:.0f}-{max(xs) * 1000:.0f}] (target {target})"
+        )
+    for name, xs2 in (("TTS x real time (POST /speak)", [r.tts_rtf for r in runs]),
+                      ("STT x real time (unpaced /ws)", [r.stt_rtf for r in runs])):  # fmt: skip
+        print(f"  {name:48s} {statistics.median(xs2):7.1f}x [{min(xs2):.1f}-{max(xs2):.1f}]")
     return 0
 
 

@@ -7,6 +7,7 @@
 ``waav transcribe`` transcribe a WAV file offline (``whisper`` or ``pocketsphinx``; extra ``local``)
 ``waav speak``      synthesise text to a WAV file offline (``hibari``, or ``espeak`` with its extra)
 ``waav serve``     run the gateway (``/ws``, ``/realtime``, REST) until SIGINT/SIGTERM
+``waav demo``      speak a sentence through a gateway's ``/ws`` and hear it back, with latencies
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ from waav.audio.wav import WRITE_ENCODINGS, WavAudio, read_wav, write_wav
 from waav.testing.signals import speech_like
 
 __all__ = ["main"]
+
+#: The demo's sentence (kept here so ``--help`` needs no import of the gateway).
+DEFAULT_DEMO_TEXT = "The quick brown fox jumps over the lazy dog."
 
 
 def _info(args: argparse.Namespace) -> int:
@@ -287,6 +291,55 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Stages:
+    """Demo progress on stderr when it is a terminal: one line per stage, a bar while streaming."""
+
+    def __init__(self) -> None:
+        self.enabled = sys.stderr.isatty()
+        self._stage = ""
+
+    def __call__(self, stage: str, done: float, total: float) -> None:
+        if not self.enabled:
+            return
+        line = f"{stage}..."
+        if total > 0:
+            frac = min(1.0, done / total)
+            line = f"{stage} [{'#' * round(30 * frac):<30}] {done:4.1f}/{total:.1f} s"
+        end = "" if total > 0 and done < total else "\n"
+        if total > 0 or stage != self._stage:
+            sys.stderr.write(f"\r\033[K{line}{end}")
+            sys.stderr.flush()
+        self._stage = stage
+
+
+def _demo(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from waav import _demo as demo
+
+    stages = _Stages()
+    if args.url:
+        run = demo.run_demo(args.url, args.text, stt=args.stt, tts=args.tts, progress=stages)
+    else:
+        run = demo.run_demo_in_process(args.text, stt=args.stt, tts=args.tts, progress=stages)
+    result = asyncio.run(run)
+    if args.json:
+        print(json.dumps(result.to_dict()))
+    else:
+        where = args.url or "an in-process gateway on 127.0.0.1"
+        print(f"said ({result.tts_provider}): {result.text}")
+        print(f"heard ({result.stt_provider}): {result.transcript}")
+        print(
+            f"  {'matches the text' if result.match else 'DIFFERS from the text'} "
+            f"(case and punctuation ignored); {result.audio_s:.2f} s of audio through {where}"
+        )
+        print(f"  time to first audio:               {result.time_to_first_audio_s * 1000:7.0f} ms")
+        print(f"  end of speech -> final transcript:  {result.final_latency_s * 1000:7.0f} ms")
+        print(f"  TTS real-time factor (POST /speak): {result.tts_rtf:7.1f}x")
+        print(f"  STT real-time factor (unpaced /ws): {result.stt_rtf:7.1f}x")
+    return 0 if result.match else 1
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="waav", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"waav {__version__}")
@@ -356,6 +409,16 @@ def _parser() -> argparse.ArgumentParser:
         help="log level (default info)",
     )
     p.set_defaults(func=_serve)
+
+    p = sub.add_parser(
+        "demo", help="speak a sentence through the gateway's /ws and transcribe it back, with latencies"
+    )
+    p.add_argument("--url", metavar="WS_URL", help="a running gateway's /ws (default: start one in-process)")
+    p.add_argument("--text", default=DEFAULT_DEMO_TEXT, help="the sentence to speak")
+    p.add_argument("--stt", default="whisper", help="STT provider (default whisper, offline)")
+    p.add_argument("--tts", default="hibari", help="TTS provider (default hibari, offline)")
+    p.add_argument("--json", action="store_true", help="print a JSON result")
+    p.set_defaults(func=_demo)
     return parser
 
 

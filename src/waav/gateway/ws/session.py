@@ -257,6 +257,9 @@ class VoiceSession:
         decodable = spec.encoding in PCM_INPUTS
         rate = self.gw.stt_sample_rate if (decodable and self.gw.stt_sample_rate) else spec.sample_rate
         pipeline = self._pipeline(cfg, spec.sample_rate) if decodable else None
+        values: dict[str, Any] = {}
+        if spec.model:  # "" (or absent): the provider's own default model, not another vendor's
+            values["model"] = spec.model
         config = STTConfig(
             provider=name,
             api_key=spec.api_key,
@@ -265,7 +268,7 @@ class VoiceSession:
             channels=1 if decodable else spec.channels,
             punctuation=spec.punctuation,
             encoding="linear16" if decodable else spec.encoding,
-            model=spec.model or STTConfig().model,
+            **values,
         )
         provider = create_provider(self.state.registry, "stt", name, config)
         timeout = self.gw.provider_timeout_seconds
