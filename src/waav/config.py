@@ -256,6 +256,9 @@ class GatewayConfig:
     provider_timeout_seconds: float = 30.0
     #: Duration of each binary TTS frame sent to the client, 10–20 ms.
     tts_frame_ms: int = 20
+    #: An utterance spoken in pieces (``speak`` with ``continue: true``) that gets no piece for
+    #: this many seconds is finished with the text it has, and the client gets an ``error``.
+    tts_continue_timeout_seconds: float = 10.0
     #: Seconds a graceful shutdown waits for sessions to finish.
     drain_timeout_seconds: float = 10.0
     #: After a final STT result that does not end the turn, send a synthetic speech-final
@@ -264,7 +267,12 @@ class GatewayConfig:
     speech_final_wait_seconds: float = 1.8
 
     def _check(self) -> None:
-        for name in ("idle_timeout_seconds", "provider_timeout_seconds", "drain_timeout_seconds"):
+        for name in (
+            "idle_timeout_seconds",
+            "provider_timeout_seconds",
+            "drain_timeout_seconds",
+            "tts_continue_timeout_seconds",
+        ):
             if not getattr(self, name) > 0:
                 raise FieldError((name,), "must be > 0", owner="GatewayConfig")
         for name in ("max_text_frame_bytes", "max_binary_frame_bytes"):
@@ -373,6 +381,7 @@ _ENV: dict[str, tuple[tuple[str, ...], str]] = {
     "WAAV_PROCESSORS": (("gateway", "processors"), "list"),
     "WAAV_PROVIDER_TIMEOUT_SECONDS": (("gateway", "provider_timeout_seconds"), "float"),
     "WAAV_TTS_FRAME_MS": (("gateway", "tts_frame_ms"), "int"),
+    "WAAV_TTS_CONTINUE_TIMEOUT_SECONDS": (("gateway", "tts_continue_timeout_seconds"), "float"),
     "WAAV_DRAIN_TIMEOUT_SECONDS": (("gateway", "drain_timeout_seconds"), "float"),
     "WAAV_SPEECH_FINAL_WAIT_SECONDS": (("gateway", "speech_final_wait_seconds"), "float"),
 }

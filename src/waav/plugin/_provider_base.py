@@ -259,6 +259,13 @@ class BaseTTS(ABC):
     def get_connection_state(self) -> ConnectionState:
         return self.state
 
+    @property
+    def streaming_input_enabled(self) -> bool:
+        """True when ``speak(piece, flush=False)`` … ``speak(last, flush=True)`` streams the
+        pieces to the vendor as one utterance (a streaming-input API). False (the default):
+        each ``speak`` is synthesised on its own, so callers should send whole sentences."""
+        return False
+
     @abstractmethod
     async def speak(self, text: str, flush: bool = True) -> None:
         """Queue ``text``; ``flush=True`` starts synthesis of everything queued."""

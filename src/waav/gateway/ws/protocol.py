@@ -98,6 +98,8 @@ class Speak:
     text: str
     flush: bool = True
     allow_interruption: bool = True
+    #: waav extension ``continue``: more pieces of this utterance follow.
+    more: bool = False
 
 
 @dataclass(frozen=True)
@@ -327,7 +329,9 @@ def parse_message(text: str) -> ClientMessage:
     if mtype == "speak":
         text_ = f.text("text", required=True)
         _check_size("speak", "text", text_)
-        return Speak(text_, f.flag("flush", True), f.flag("allow_interruption", True))
+        return Speak(
+            text_, f.flag("flush", True), f.flag("allow_interruption", True), f.flag("continue", False)
+        )
     if mtype == "clear":
         return Clear()
     if mtype == "send_message":

@@ -182,10 +182,11 @@ class VoiceSession:
                 "TTS is not configured for this session: send a config with tts_config first", "protocol"
             )
             return
-        if not msg.text.strip():
+        # a piece of an utterance may be blank (an LLM's whitespace token); a whole text not
+        if not msg.text.strip() and not msg.more and not self.tts.utterance_open:
             await self.conn.error("Text cannot be empty", "protocol")
             return
-        self.tts.speak(msg.text, flush=msg.flush, allow_interruption=msg.allow_interruption)
+        self.tts.speak(msg.text, flush=msg.flush, allow_interruption=msg.allow_interruption, more=msg.more)
 
     async def custom(self, msg: p.Custom) -> None:
         ident = self.identity
@@ -344,6 +345,7 @@ class VoiceSession:
             frame_ms=self.gw.tts_frame_ms,
             timeout=timeout,
             metrics=self.state.metrics,
+            continue_timeout=self.gw.tts_continue_timeout_seconds,
         )
 
 

@@ -12,6 +12,16 @@
   cancels the provider's request, unless the item playing has ``allow_interruption=false``.
 * **Timeouts.** A provider that accepts no call, or makes no progress on a request within the
   gateway's ``provider_timeout_seconds``, gets an ``error`` and is cleared; the session lives on.
+* **Utterances in pieces** (waav extension, ``speak`` with ``continue: true``). Pieces up to
+  and including the next ``continue: false`` are one item: one ``tts_playback_complete``;
+  ``flush`` and ``allow_interruption`` of the first piece apply. Pieces reach the provider as
+  they arrive: a provider with :attr:`~BaseTTS.streaming_input_enabled` gets
+  ``speak(piece, flush=False)`` and the last piece with ``flush=True`` (one vendor stream);
+  any other gets the text cut at sentence ends, one request per cut, the rest with the last
+  piece. ``clear`` cancels the utterance; its later pieces are dropped up to and including
+  the one with ``continue: false``. An utterance without a new piece for
+  ``tts_continue_timeout_seconds`` is finished with the text it has (``error`` sent); later
+  pieces then start a new utterance.
 """
 
 from __future__ import annotations
@@ -19,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -38,18 +49,33 @@ log = logging.getLogger("waav.gateway")
 _BYTES_PER_SAMPLE = {"linear16": 2, "mulaw": 1, "alaw": 1, "float32": 4}
 #: Frames sent ahead of the real-time clock (a small jitter buffer for the client).
 LEAD_FRAMES = 2
+#: A sentence end: terminal punctuation (and closing quotes/brackets) followed by whitespace,
+#: or a line break. "3." at the end of a piece may be "3.5": only whitespace after it counts.
+_SENTENCE_END = re.compile(r"""[.!?;…。！？]+["'”’)\]]*\s+|\n\s*""")
+#: Text held without a sentence end beyond this is cut at the last space anyway, so a client
+#: that never punctuates still gets audio (and no request exceeds vendors' text limits).
+MAX_HELD_CHARS = 400
 
 
 @dataclass(eq=False)
 class _Item:
-    text: str
+    text: str  # text not yet handed to the provider
     allow_interruption: bool
+    open: bool = False  # more pieces (``continue: true``) may follow
     queued_at: float = field(default_factory=time.monotonic)
     first_audio: bool = False
     started: bool = False  # the provider was asked; callbacks before that are a stale request's
     cancelled: bool = False
     done: asyncio.Event = field(default_factory=asyncio.Event)
     progress: float = field(default_factory=time.monotonic)
+    changed: asyncio.Event = field(default_factory=asyncio.Event)  # a piece, completion or end
+    last_piece: float = field(default_factory=time.monotonic)
+    requests: int = 0  # provider requests that will complete (one per flushed text)
+    completed: int = 0
+    spoken: bool = False  # non-blank text was handed to the provider
+    final_sent: bool = False  # all text handed over: the item ends with its last completion
+    pieces: bool = False  # the item came in pieces (``continue``)
+    failed: bool = False  # ended by an error or timeout, not by the client
 
 
 class TTSOutput(AudioCallback):
@@ -65,6 +91,7 @@ class TTSOutput(AudioCallback):
         frame_ms: int,
         timeout: float,
         metrics: Metrics,
+        continue_timeout: float = 10.0,
     ) -> None:
         self.conn = conn
         self.provider = provider
@@ -76,7 +103,10 @@ class TTSOutput(AudioCallback):
         self.frame_bytes = sample_rate * frame_ms // 1000 * width if width else None
         self.frame_s = frame_ms / 1000
         self.timeout = timeout
+        self.continue_timeout = continue_timeout
         self.metrics = metrics
+        self._open: _Item | None = None  # the utterance that takes ``continue`` pieces
+        self._dropping = False  # pieces of a cleared open utterance are dropped until its end
         self._pending: deque[_Item] = deque()
         self._wake_synth = asyncio.Event()
         self._synth: _Item | None = None
@@ -95,10 +125,29 @@ class TTSOutput(AudioCallback):
         provider.on_audio(self)
 
     # --- client requests ------------------------------------------------------------------
-    def speak(self, text: str, *, flush: bool, allow_interruption: bool) -> None:
+    @property
+    def utterance_open(self) -> bool:
+        """A ``continue`` utterance takes pieces (or a cleared one's pieces are being dropped)."""
+        return self._open is not None or self._dropping
+
+    def speak(self, text: str, *, flush: bool, allow_interruption: bool, more: bool = False) -> None:
+        if self._dropping:  # a piece of a cleared utterance
+            self._dropping = more
+            return
+        current = self._open
+        if current is not None:  # the next piece of the open utterance
+            current.text += text
+            current.last_piece = time.monotonic()
+            if not more:
+                current.open = False
+                self._open = None
+            current.changed.set()
+            return
         if flush:
             self._pending.clear()
-        item = _Item(text, allow_interruption)
+        item = _Item(text, allow_interruption, open=more, pieces=more)
+        if more:
+            self._open = item
         if self._synth is None and not self._pending:
             # Idle: the item starts now, not when the synth task next runs. Otherwise whether a
             # following ``flush=true`` drops it would depend on scheduling (messages that arrive
@@ -121,6 +170,9 @@ class TTSOutput(AudioCallback):
         if not self.interruptible():
             return False
         self._generation += 1
+        if self._open is not None:
+            self._open = None
+            self._dropping = True
         self._pending.clear()
         self._play.clear()
         self._buf.clear()
@@ -131,6 +183,7 @@ class TTSOutput(AudioCallback):
             if item is not None:
                 item.cancelled = True
                 item.done.set()
+                item.changed.set()
         self._playing = None
         try:
             await bounded(self.provider.clear(), self.timeout, "clear", self.provider_id)
@@ -186,9 +239,12 @@ class TTSOutput(AudioCallback):
                 self._resampler = None
                 if tail:
                     self._play.append((item, tail))
-            self._play.append((item, None))
-            self._wake_play.set()
-            item.done.set()
+                    self._wake_play.set()
+            item.completed += 1
+            item.progress = time.monotonic()
+            if item.final_sent and item.completed >= item.requests:
+                self._finish(item)
+            item.changed.set()
 
     async def on_error(self, error: ProviderError) -> None:
         item = self._synth
@@ -196,8 +252,22 @@ class TTSOutput(AudioCallback):
             return
         await self.conn.error(f"TTS error: {error}", "tts")
         if item is not None and item.started:
-            item.cancelled = True
-            item.done.set()
+            self._abandon(item)
+
+    def _finish(self, item: _Item) -> None:
+        """All of the item's audio is in: queue its end (the completion follows its audio)."""
+        self._play.append((item, None))
+        self._wake_play.set()
+        item.done.set()
+
+    def _abandon(self, item: _Item) -> None:
+        """End a failed item; the client's further pieces of it are dropped."""
+        item.cancelled = item.failed = True
+        if self._open is item:
+            self._open = None
+            self._dropping = True
+        item.done.set()
+        item.changed.set()
 
     def _convert(self, data: AudioData) -> bytes:
         src = _encoding(data.format)
@@ -233,26 +303,97 @@ class TTSOutput(AudioCallback):
                 continue
             item.queued_at = item.progress = time.monotonic()
             item.started = True
+            await self._run_item(item)
+            if self._synth is item:
+                self._synth = None
+
+    async def _run_item(self, item: _Item) -> None:
+        """Hand the item's text to the provider as it arrives; return when the item ended."""
+        incremental = item.pieces and self.provider.streaming_input_enabled
+        while not item.done.is_set():
+            item.changed.clear()
             try:
-                await bounded(self.provider.speak(item.text, True), self.timeout, "speak", self.provider_id)
+                await self._feed(item, incremental)
             except Exception as exc:
                 await self.conn.error(f"Failed to synthesize speech: {describe_error(exc)}", "tts")
-                item.done.set()
-            # wait for completion, error or clear; a request without progress times out
-            while not item.done.is_set():
-                left = item.progress + self.timeout - time.monotonic()
+                self._abandon(item)
+                break
+            if item.done.is_set():
+                break
+            # wait for a piece, a completion, an error or a clear; both the client (an open
+            # utterance) and the provider (a request without progress) are time-bounded
+            now = time.monotonic()
+            if item.open:
+                left = item.last_piece + self.continue_timeout - now
                 if left <= 0:
+                    await self.conn.error(
+                        f"TTS error: no `continue` piece for {self.continue_timeout:g} s: "
+                        "the utterance was finished with the text received",
+                        "tts",
+                    )
+                    item.open = False
+                    if self._open is item:
+                        self._open = None
+                    continue
+            else:
+                left = self.timeout
+            if item.requests > item.completed:
+                stalled = item.progress + self.timeout - now
+                if stalled <= 0:
                     await self.conn.error(
                         f"TTS error: {self.provider_id} made no progress for {self.timeout:g} s", "tts"
                     )
-                    item.cancelled = True
+                    self._abandon(item)
                     with contextlib.suppress(Exception):
                         await bounded(self.provider.clear(), self.timeout, "clear", self.provider_id)
-                    break
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(item.done.wait(), left)
-            if self._synth is item:
-                self._synth = None
+                    return
+                left = min(left, stalled)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(item.changed.wait(), left)
+        if item.failed and item.pieces:
+            # the provider may still hold text of this utterance (an open vendor stream,
+            # queued sentences): drop it, or its audio would play as the next item's
+            with contextlib.suppress(Exception):
+                await bounded(self.provider.clear(), self.timeout, "clear", self.provider_id)
+
+    async def _feed(self, item: _Item, incremental: bool) -> None:
+        """Hand over the text that can go now: all of it to a streaming-input provider,
+        whole sentences to any other; everything once the last piece arrived."""
+        if item.cancelled or item.final_sent:
+            return
+        final = not item.open
+        text = item.text
+        if incremental:
+            item.text = ""
+            if final:
+                if item.spoken or text.strip():
+                    await self._speak(item, text, True)
+                    item.requests = 1
+                item.final_sent = True
+            elif text:
+                await self._speak(item, text, False)
+                if text.strip():
+                    item.spoken = True
+                    item.requests = 1  # the vendor stream completes once, after the flush
+        else:
+            cut = len(text) if final else _cut(text)
+            head, item.text = text[:cut], text[cut:]
+            if head.strip():
+                await self._speak(item, head, True)
+                item.requests += 1
+            item.final_sent = final
+        if item.final_sent and item.completed >= item.requests:
+            if item.requests == 0:  # the pieces were all blank
+                await self.conn.error("Text cannot be empty", "protocol")
+                item.done.set()
+            else:
+                self._finish(item)
+
+    async def _speak(self, item: _Item, text: str, flush: bool) -> None:
+        if not item.spoken and not item.requests:  # time to first audio counts from here
+            item.queued_at = time.monotonic()
+        item.progress = time.monotonic()
+        await bounded(self.provider.speak(text, flush), self.timeout, "speak", self.provider_id)
 
     async def _play_loop(self) -> None:
         loop = asyncio.get_running_loop()
@@ -299,6 +440,16 @@ class TTSOutput(AudioCallback):
         if ahead > 0:
             await asyncio.sleep(ahead)
         return next_at + self.frame_s
+
+
+def _cut(text: str) -> int:
+    """Length of the prefix of ``text`` that ends at its last sentence end (0: none yet)."""
+    end = 0
+    for m in _SENTENCE_END.finditer(text):
+        end = m.end()
+    if end == 0 and len(text) > MAX_HELD_CHARS:
+        end = text.rfind(" ") + 1
+    return end
 
 
 def _encoding(name: str) -> str:
