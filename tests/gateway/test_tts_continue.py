@@ -91,7 +91,8 @@ async def test_cartesia_pieces_stream_over_the_vendor_websocket(make_gateway: Ca
         # the pieces in order, as they came (pieces that arrive together may go as one); the
         # first went out before the others existed; Cartesia's end of input is continue=false
         sent = [(m["transcript"], m["continue"]) for m in msgs]
-        assert sent[0] == ("Hello there, ", True) and sent[-1] == ("", False)
+        assert sent[0] == ("Hello there, ", True)
+        assert sent[-1] == ("", False)
         assert all(more for _, more in sent[:-1])
         assert "".join(t for t, _ in sent[1:]) == "my friend."
         assert len({m["context_id"] for m in msgs}) == 1
@@ -115,9 +116,11 @@ async def test_elevenlabs_pieces_use_stream_input(make_gateway: Callable[..., An
             assert all(isinstance(m, bytes) for m in rest), rest
         assert fake.ws_sessions == 1
         ws_rec = [r for r in fake.requests if r.path.endswith("/stream-input")]
-        assert len(ws_rec) == 1 and len(fake.requests) == 1  # no REST request
+        assert len(ws_rec) == 1
+        assert len(fake.requests) == 1
         texts = [m["text"] for m in ws_rec[0].json_messages() if "text" in m]
-        assert texts[0] == " " and texts[-1] == ""  # ElevenLabs' opening and end of input
+        assert texts[0] == " "
+        assert texts[-1] == ""
         assert "".join(texts[1:-1]).strip() == (first + "The end.").strip()
 
 
@@ -147,7 +150,9 @@ async def test_rest_vendor_gets_sentence_cuts_as_they_complete(make_gateway: Cal
         assert decode_levels(b"".join(c.audio), RATE) == "".join(texts)
 
 
-async def test_clear_cancels_the_utterance_and_drops_its_later_pieces(make_gateway: Callable[..., Any]) -> None:
+async def test_clear_cancels_the_utterance_and_drops_its_later_pieces(
+    make_gateway: Callable[..., Any],
+) -> None:
     async with FakeCartesiaTTS(chunk_bytes=960, chunk_delay=0.01) as fake:
         gw = gateway(make_gateway, "cartesia", fake)
         async with connect(gw.ws_url) as ws:
@@ -170,8 +175,13 @@ async def test_clear_cancels_the_utterance_and_drops_its_later_pieces(make_gatew
             await c.send(piece("now", False))
             await c.expect("tts_playback_complete", timeout=10)
             assert decode_levels(b"".join(c.audio), RATE) == "ok now"
-        texts = "".join(m.get("transcript", "") for m in fake.requests[-1].json_messages())
-        assert "dropped" not in texts and "too" not in texts
+        # nothing of the dropped pieces reached the vendor, over the socket or REST
+        texts = "".join(m.get("transcript", "") for r in fake.requests for m in r.json_messages())
+        texts += "".join(json.loads(r.body)["transcript"] for r in fake.requests if r.body)
+        assert "L" * 300 in texts
+        assert "ok" in texts
+        assert "dropped" not in texts
+        assert "too" not in texts
         assert fake.completed == 1
 
 
