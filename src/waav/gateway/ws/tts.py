@@ -19,9 +19,10 @@
   ``speak(piece, flush=False)`` and the last piece with ``flush=True`` (one vendor stream);
   any other gets the text cut at sentence ends, one request per cut, the rest with the last
   piece. ``clear`` cancels the utterance; its later pieces are dropped up to and including
-  the one with ``continue: false``. An utterance without a new piece for
-  ``tts_continue_timeout_seconds`` is finished with the text it has (``error`` sent); later
-  pieces then start a new utterance.
+  the one with ``continue: false`` (a piece after a ``tts_continue_timeout_seconds`` silence
+  starts a new utterance instead); so are those of an utterance the provider failed. An
+  utterance without a new piece for ``tts_continue_timeout_seconds`` is finished with the
+  text it has (``error`` sent); later pieces then start a new utterance.
 """
 
 from __future__ import annotations
@@ -107,6 +108,7 @@ class TTSOutput(AudioCallback):
         self.metrics = metrics
         self._open: _Item | None = None  # the utterance that takes ``continue`` pieces
         self._dropping = False  # pieces of a cleared open utterance are dropped until its end
+        self._dropped_at = 0.0  # when the last piece was dropped (or the utterance cleared)
         self._pending: deque[_Item] = deque()
         self._wake_synth = asyncio.Event()
         self._synth: _Item | None = None
@@ -131,13 +133,16 @@ class TTSOutput(AudioCallback):
         return self._open is not None or self._dropping
 
     def speak(self, text: str, *, flush: bool, allow_interruption: bool, more: bool = False) -> None:
+        now = time.monotonic()
+        if self._dropping and now - self._dropped_at > self.continue_timeout:
+            self._dropping = False  # the cleared utterance was abandoned: this one is new
         if self._dropping:  # a piece of a cleared utterance
-            self._dropping = more
+            self._dropping, self._dropped_at = more, now
             return
         current = self._open
         if current is not None:  # the next piece of the open utterance
             current.text += text
-            current.last_piece = time.monotonic()
+            current.last_piece = now
             if not more:
                 current.open = False
                 self._open = None
@@ -172,7 +177,7 @@ class TTSOutput(AudioCallback):
         self._generation += 1
         if self._open is not None:
             self._open = None
-            self._dropping = True
+            self._dropping, self._dropped_at = True, time.monotonic()
         self._pending.clear()
         self._play.clear()
         self._buf.clear()
@@ -265,7 +270,7 @@ class TTSOutput(AudioCallback):
         item.cancelled = item.failed = True
         if self._open is item:
             self._open = None
-            self._dropping = True
+            self._dropping, self._dropped_at = True, time.monotonic()
         item.done.set()
         item.changed.set()
 
