@@ -64,6 +64,14 @@ def test_gateway_section_from_yaml_and_env(tmp_path: Any) -> None:
         load_config(env={"WAAV_MAX_TEXT_FRAME_BYTES": "lots"})
 
 
+def test_tts_continue_timeout_from_env_and_checked() -> None:
+    assert load_config(env={}).gateway.tts_continue_timeout_seconds == 10.0
+    cfg = load_config(env={"WAAV_TTS_CONTINUE_TIMEOUT_SECONDS": "2.5"})
+    assert cfg.gateway.tts_continue_timeout_seconds == 2.5
+    with pytest.raises(ConfigError, match=r"tts_continue_timeout_seconds.*must be > 0"):
+        load_config(env={"WAAV_TTS_CONTINUE_TIMEOUT_SECONDS": "0"})
+
+
 async def test_default_providers_come_from_the_config(make_gateway: Callable[..., Any]) -> None:
     d = Doubles()
     gw = make_gateway(d.registry, gateway={"default_stt_provider": "rec", "default_tts_provider": "tone"})
