@@ -11,7 +11,7 @@ import pytest
 import waav
 from waav.providers.base import EmotionConfig
 from waav.providers.tts.cartesia import CartesiaTTS
-from waav.testing.fakes import FakeCartesiaTTS, Faults, synth_pcm16
+from waav.testing.fakes import AudioCollector, FakeCartesiaTTS, Faults, synth_pcm16
 
 from . import _contract as C
 
@@ -229,3 +229,148 @@ async def test_ws_mid_stream_drop_is_a_connection_error() -> None:
         await col.wait_done()
         assert type(col.errors[0]) is waav.ProviderConnectionError
         await tts.disconnect()
+
+
+# --- context expiry (Cartesia expires a context ~1 s after its last audio output) -----------
+
+
+def pieces_by_context(fake: FakeCartesiaTTS) -> list[tuple[str, str, bool]]:
+    """(context_id, transcript, continue) of every generation request, in order."""
+    return [(m["context_id"], m["transcript"], m["continue"]) for m in ws_messages(fake) if "transcript" in m]
+
+
+def contexts(fake: FakeCartesiaTTS) -> list[str]:
+    return list(dict.fromkeys(c for c, _, _ in pieces_by_context(fake)))
+
+
+async def pause_mid_utterance(fake: FakeCartesiaTTS, pause: float, **options: object) -> AudioCollector:
+    tts, col = await C.session(CartesiaTTS, fake, options=options)
+    await tts.speak("Hello there ", flush=False)
+    await col.wait_for(lambda c: len(c.audio) > 0)
+    await asyncio.sleep(pause)  # the LLM is busy with a tool call
+    await tts.speak("and welcome ", flush=False)
+    await tts.speak("back.", flush=True)
+    await col.wait_done()
+    await asyncio.sleep(0.1)  # a second completion would show up here
+    await tts.disconnect()
+    return col
+
+
+async def test_ws_pause_longer_than_the_documented_expiry_continues_on_a_fresh_context() -> None:
+    async with FakeCartesiaTTS() as fake:  # the documented 1 s expiry, the default 0.8 s limit
+        col = await pause_mid_utterance(fake, 1.2)
+        assert not col.errors, col.errors
+        assert C.spoken(col) == "Hello there and welcome back."
+        assert col.completions == 1
+        first, second = contexts(fake)
+        assert pieces_by_context(fake) == [
+            (first, "Hello there ", True), (first, "", False),
+            (second, "and welcome ", True), (second, "back.", True), (second, "", False),
+        ]  # fmt: skip
+        assert fake.expired == 1  # the first context had expired; its end got the error reply
+
+
+async def test_ws_idle_context_is_ended_before_it_expires() -> None:
+    async with FakeCartesiaTTS() as fake:  # expiry 1 s; move on after 0.2 s of silence
+        col = await pause_mid_utterance(fake, 0.4, context_max_idle=0.2)
+        assert not col.errors, col.errors
+        assert C.spoken(col) == "Hello there and welcome back."
+        assert col.completions == 1
+        assert len(contexts(fake)) == 2
+        assert fake.expired == 0  # ended politely (done), never rejected
+        assert fake.completed == 2
+
+
+async def test_ws_expiry_error_resends_the_piece_on_a_fresh_context() -> None:
+    # the vendor expires sooner than the adapter's limit: the rejected piece is retried
+    async with FakeCartesiaTTS(context_expiry=0.2) as fake:
+        col = await pause_mid_utterance(fake, 0.5, context_max_idle=30)
+        assert not col.errors, col.errors
+        assert C.spoken(col) == "Hello there and welcome back."
+        assert col.completions == 1
+        first, second = contexts(fake)
+        sent = pieces_by_context(fake)
+        assert sent[:2] == [(first, "Hello there ", True), (first, "and welcome ", True)]
+        # every piece the expired context rejected went out again, in order, on the fresh one
+        assert [(t, more) for c, t, more in sent if c == second] == [
+            ("and welcome ", True), ("back.", True), ("", False),
+        ]  # fmt: skip
+        assert fake.expired == 1
+
+
+async def test_ws_expiry_before_the_end_of_input_completes_once() -> None:
+    async with FakeCartesiaTTS(context_expiry=0.2) as fake:
+        tts, col = await C.session(CartesiaTTS, fake, options={"context_max_idle": 30})
+        await tts.speak("All said. ", flush=False)
+        await col.wait_for(lambda c: len(c.audio) > 0)
+        await asyncio.sleep(0.5)
+        await tts.flush()  # nothing left to voice: the rejected end still completes the utterance
+        await col.wait_done()
+        await tts.speak("Next one.", flush=False)
+        await tts.flush()
+        await col.wait_done(2)
+        await asyncio.sleep(0.1)
+        assert not col.errors, col.errors
+        assert col.completions == 2
+        assert C.spoken(col) == "All said. Next one."
+        await tts.disconnect()
+
+
+async def test_ws_short_pauses_stay_on_one_context() -> None:
+    async with FakeCartesiaTTS() as fake:
+        tts, col = await C.session(CartesiaTTS, fake)
+        for piece in ("One ", "two ", "three ", "four."):
+            await tts.speak(piece, flush=False)
+            await asyncio.sleep(0.15)
+        await tts.flush()
+        await col.wait_done()
+        assert not col.errors, col.errors
+        assert C.spoken(col) == "One two three four."
+        assert col.completions == 1
+        assert len(contexts(fake)) == 1
+        assert fake.expired == 0
+        await tts.disconnect()
+
+
+async def test_ws_a_real_error_on_a_fresh_context_is_not_retried() -> None:
+    async with FakeCartesiaTTS() as fake:
+        tts, col = await C.session(CartesiaTTS, fake)
+        tts._generation_config = lambda: {"speed": 3}  # the vendor rejects it before any audio
+        await tts.speak("bad ", flush=False)
+        await tts.flush()
+        await col.wait_done()
+        assert type(col.errors[0]) is waav.ProviderError
+        assert len(contexts(fake)) == 1
+        await tts.disconnect()
+
+
+@pytest.mark.parametrize("value", [-1, "soon", 61])
+async def test_bad_context_max_idle_is_a_config_error(value: object) -> None:
+    async with FakeCartesiaTTS() as fake:
+        with pytest.raises(waav.ConfigError, match="context_max_idle"):
+            await C.session(CartesiaTTS, fake, options={"context_max_idle": value})
+
+
+async def test_fake_rejects_input_on_an_expired_context_with_the_error_event_shape() -> None:
+    from websockets.asyncio.client import connect
+
+    async with FakeCartesiaTTS(context_expiry=0.1) as fake:
+        url = fake.base_url.replace("http://", "ws://") + "/tts/websocket?cartesia_version=2025-04-16"
+        async with connect(url, additional_headers={"Authorization": "Bearer test-key"}) as ws:
+            req = {
+                "model_id": "sonic-3", "voice": {"mode": "id", "id": "v"}, "context_id": "c1",
+                "output_format": {"container": "raw", "encoding": "pcm_s16le", "sample_rate": 16000},
+            }  # fmt: skip
+            await ws.send(json.dumps({**req, "transcript": "hi ", "continue": True}))
+            first = json.loads(await ws.recv())
+            assert first["type"] == "chunk"
+            await asyncio.sleep(0.3)
+            await ws.send(json.dumps({**req, "transcript": "more ", "continue": True}))
+            while (msg := json.loads(await ws.recv()))["type"] == "chunk":
+                pass
+            assert msg["type"] == "error"
+            assert msg["done"] is True
+            assert msg["status_code"] == 400
+            assert msg["context_id"] == "c1"
+            assert {"error_code", "title", "message", "request_id"} <= msg.keys()
+        assert fake.expired == 1

@@ -11,6 +11,7 @@ from waav._exceptions import ConfigError
 from waav.plugin._typed import fields_set
 from waav.providers._audio import canonical_encoding
 from waav.providers._common import error_from_exception, raise_for_response
+from waav.providers._stream import ws_url as to_ws_url  # the old name, kept importable
 from waav.providers.base import TTSConfig
 
 __all__ = [
@@ -39,15 +40,6 @@ def nearest_rate(requested: int, supported: Iterable[int]) -> int:
 def requested_format(config: TTSConfig) -> tuple[str, int]:
     """The client's (canonical encoding, sample rate)."""
     return canonical_encoding(config.audio_format), int(config.sample_rate)
-
-
-def to_ws_url(url: str) -> str:
-    """``http(s)://`` → ``ws(s)://`` (a ``ws``/``wss`` URL is returned unchanged)."""
-    if url.startswith("https://"):
-        return "wss://" + url[len("https://") :]
-    if url.startswith("http://"):
-        return "ws://" + url[len("http://") :]
-    return url
 
 
 def option(config: TTSConfig, name: str, default: object = None) -> object:

@@ -14,6 +14,9 @@ of text goes out as a generation request with the utterance's ``context_id`` and
 Audio arrives as ``{"type": "chunk", "data": <base64>, "context_id"}`` until
 ``{"type": "done"}``; ``{"type": "error"}`` fails the utterance. ``clear`` sends
 ``{"context_id", "cancel": true}`` and leaves the socket open for the next utterance.
+Cartesia expires a context about 1 s after its last audio output, so an utterance whose text
+pauses longer than option ``context_max_idle`` (default 0.8 s) continues on a fresh context,
+and an expiry error re-sends the unvoiced text on one (:mod:`._cartesia_contexts`).
 
 Formats: ``container: raw`` with ``pcm_s16le``, ``pcm_f32le``, ``pcm_mulaw`` or ``pcm_alaw``
 at 8/16/22.05/24/44.1/48 kHz, so every PCM-family client format and rate is requested
@@ -31,7 +34,6 @@ import asyncio
 import base64
 import contextlib
 import json
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlencode
@@ -50,7 +52,9 @@ from waav.providers._common import (
     raise_for_response,
     require_credential,
 )
+from waav.providers._stream import ws_url as http_to_ws
 from waav.providers.base import TTSConfig, Voice
+from waav.providers.tts._cartesia_contexts import ContextChain, Outcome
 from waav.providers.tts._stream_input import StreamingInputTTS, TextStream
 from waav.providers.tts._util import (
     configured_voice,
@@ -58,7 +62,6 @@ from waav.providers.tts._util import (
     float_option,
     nearest_rate,
     requested_format,
-    to_ws_url,
 )
 
 __all__ = ["API_VERSION", "DEFAULT_BASE_URL", "DEFAULT_VOICE", "PLUGIN", "CartesiaTTS"]
@@ -68,6 +71,9 @@ API_VERSION = "2025-04-16"
 DEFAULT_MODEL = "sonic-3"
 #: A stock voice from Cartesia's API examples.
 DEFAULT_VOICE = "6ccbfb76-1fc6-48f7-b71d-91ac6298247b"
+#: Seconds of audio idleness after which the next piece goes to a fresh context; below
+#: Cartesia's documented context expiry (1 s after the last audio output).
+CONTEXT_MAX_IDLE = 0.8
 RATES = (8000, 16000, 22050, 24000, 44100, 48000)
 _ENCODINGS = {"linear16": "pcm_s16le", "float32": "pcm_f32le", "mulaw": "pcm_mulaw", "alaw": "pcm_alaw"}
 _EMOTIONS = {"fearful": "scared", "fear": "scared", "happy": "happy", "joyful": "happy"}
@@ -86,6 +92,14 @@ class CartesiaTTS(StreamingInputTTS):
     def check_config(self) -> None:
         require_credential(self.config, self.provider_id, self.kind)
         self._generation_config()
+        _ = self.context_max_idle
+
+    @property
+    def context_max_idle(self) -> float:
+        """Option ``context_max_idle`` (seconds, default 0.8): how long a context's audio may
+        have been idle before the next piece moves to a fresh context (Cartesia expires one
+        about 1 s after its last audio)."""
+        return float_option(self.config, "context_max_idle", CONTEXT_MAX_IDLE, 0.0, 60.0)
 
     @property
     def version(self) -> str:
@@ -157,7 +171,7 @@ class CartesiaTTS(StreamingInputTTS):
 
     # --- WebSocket -------------------------------------------------------------------------
     def ws_url(self) -> str:
-        root = str(self.config.options.get("ws_base_url") or to_ws_url(self.root)).rstrip("/")
+        root = str(self.config.options.get("ws_base_url") or http_to_ws(self.root)).rstrip("/")
         return f"{root}/tts/websocket?{urlencode({'cartesia_version': self.version})}"
 
     async def _socket(self) -> ClientConnection:
@@ -177,9 +191,8 @@ class CartesiaTTS(StreamingInputTTS):
 
     async def stream_request(self, client: httpx.AsyncClient, text: TextStream) -> AsyncIterator[bytes]:
         ws = await self._socket()
-        ctx = uuid.uuid4().hex
-        fields = {**self._fields(), "context_id": ctx}
-        sender = asyncio.create_task(self._send_text(ws, text, fields))
+        chain = ContextChain(ws, self._fields(), self.context_max_idle)
+        sender = asyncio.create_task(self._send_text(chain, text))
         finished = False
         try:
             while True:
@@ -195,21 +208,27 @@ class CartesiaTTS(StreamingInputTTS):
                 msg = json.loads(raw)
                 if not isinstance(msg, dict):
                     raise ProviderProtocolError(f"{self.provider_id}: unexpected message {raw!r:.100}")
-                if msg.get("context_id") != ctx:
-                    continue  # a cancelled context's tail, or another generation
+                if msg.get("context_id") != chain.ctx:
+                    continue  # a cancelled or superseded context's tail, or another generation
                 kind = msg.get("type")
                 if kind == "chunk" and msg.get("data"):
+                    chain.on_audio()
                     yield base64.b64decode(msg["data"])
                 elif kind == "error" or msg.get("error"):
-                    finished = True
                     status = int(msg.get("status_code") or 500)
-                    detail = str(msg.get("error") or msg.get("message") or msg)
+                    detail = str(msg.get("error") or msg.get("message") or msg.get("title") or msg)
+                    outcome = await chain.on_error(status, detail)
+                    if outcome is Outcome.RETRY:
+                        continue
+                    finished = True
+                    if outcome is Outcome.COMPLETE:
+                        return
                     if status >= 400:
                         raise error_for_status(
                             status, json.dumps({"message": detail}), None, self.provider_id
                         )
                     raise ProviderError(f"{self.provider_id}: {detail}", provider=self.provider_id)
-                if msg.get("done"):
+                elif msg.get("done") and chain.on_done():
                     finished = True
                     return
         finally:
@@ -219,13 +238,14 @@ class CartesiaTTS(StreamingInputTTS):
             if not finished and ws.state is State.OPEN:
                 # barge-in (or an error): tell Cartesia to stop this context; keep the socket
                 with contextlib.suppress(Exception):
-                    await asyncio.wait_for(ws.send(json.dumps({"context_id": ctx, "cancel": True})), 1.0)
+                    msg = json.dumps({"context_id": chain.ctx, "cancel": True})
+                    await asyncio.wait_for(ws.send(msg), 1.0)
 
     @staticmethod
-    async def _send_text(ws: ClientConnection, text: TextStream, fields: dict[str, Any]) -> None:
+    async def _send_text(chain: ContextChain, text: TextStream) -> None:
         async for piece in text:
-            await ws.send(json.dumps({**fields, "transcript": piece, "continue": True}))
-        await ws.send(json.dumps({**fields, "transcript": "", "continue": False}))
+            await chain.push(piece)
+        await chain.end()
 
     async def disconnect(self) -> None:
         await super().disconnect()

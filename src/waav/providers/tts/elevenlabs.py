@@ -51,6 +51,7 @@ from waav._exceptions import (
 )
 from waav.plugin import PluginConstructor
 from waav.providers._common import base_url, error_from_exception, raise_for_response, require_credential
+from waav.providers._stream import ws_url as http_to_ws
 from waav.providers.base import TTSConfig, Voice
 from waav.providers.tts._stream_input import StreamingInputTTS, TextStream
 from waav.providers.tts._util import (
@@ -60,7 +61,6 @@ from waav.providers.tts._util import (
     float_option,
     nearest_rate,
     requested_format,
-    to_ws_url,
 )
 
 __all__ = ["DEFAULT_BASE_URL", "DEFAULT_VOICE", "PLUGIN", "ElevenLabsTTS"]
@@ -174,7 +174,7 @@ class ElevenLabsTTS(StreamingInputTTS):
     # --- WebSocket stream-input ---------------------------------------------------------
     def ws_url(self) -> str:
         """The stream-input URL for the current config."""
-        root = str(self.config.options.get("ws_base_url") or to_ws_url(self.root)).rstrip("/")
+        root = str(self.config.options.get("ws_base_url") or http_to_ws(self.root)).rstrip("/")
         query = {
             "model_id": self._model(ws=True),
             "output_format": self.output_format()[0],

@@ -16,6 +16,16 @@ stops a context at once (counted in ``aborted``). Invalid requests get ``{"type"
 "done": true, "error", "status_code": 400, "context_id"}``. ``faults.idle_close_after``
 closes an idle socket with 1001 "Idle timeout", like Cartesia; ``faults.drop_after`` closes
 it with 1011 after that many chunks. ``ws_sessions`` counts sockets opened.
+
+Context expiry (``context_expiry``, default 1.0 s): Cartesia documents that "contexts
+automatically expire 1 second after the last audio output is streamed out" and that further
+input on an expired context "is not supported", but not what it answers to such input. The
+fake counts the expiry from the context's last chunk (a context that has produced no audio
+yet does not expire), counts it in ``expired``, and answers each later input on that
+``context_id`` with the documented WebSocket error event shape (``type: "error"``, ``done``,
+``status_code`` 400, ``error_code``, ``title``, ``message``, ``request_id``, ``context_id``;
+plus the older ``error`` string) — the status, code and wording are ours, not Cartesia's.
+``None`` turns expiry off.
 """
 
 from __future__ import annotations
@@ -23,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import uuid
 from typing import Any
 
 from starlette.applications import Starlette
@@ -75,6 +86,22 @@ def validate(req: dict[str, Any]) -> tuple[str, str, int] | str:
     return req["transcript"], encoding if container != "wav" else f"wav:{encoding}", rate
 
 
+def error_event(ctx: str, message: str, *, title: str, code: str | None, status: int = 400) -> dict[str, Any]:
+    """Cartesia's WebSocket error event (both the structured fields of ``2026-03-01`` and the
+    older ``error`` string)."""
+    return {
+        "type": "error",
+        "done": True,
+        "status_code": status,
+        "error_code": code,
+        "title": title,
+        "message": message,
+        "error": message,
+        "request_id": str(uuid.uuid4()),
+        "context_id": ctx,
+    }
+
+
 def _audio(text: str, encoding: str, rate: int) -> bytes:
     if encoding.startswith("wav:"):
         return encode_audio(synth_pcm16(text, rate), encoding[4:], rate, container="wav")
@@ -85,6 +112,15 @@ class FakeCartesiaTTS(TTSFakeServer):
     """In-process fake of Cartesia's TTS APIs (see the module docstring)."""
 
     vendor = "cartesia"
+
+    def __init__(self, *, context_expiry: float | None = 1.0, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.context_expiry = context_expiry
+
+    @property
+    def expired(self) -> int:
+        """Contexts that expired (idle longer than ``context_expiry`` after their last audio)."""
+        return self.count("expired")
 
     @property
     def ws_sessions(self) -> int:
@@ -169,12 +205,21 @@ class FakeCartesiaTTS(TTSFakeServer):
             async with lock:
                 await ws.send_text(json.dumps(msg))
 
+        expired: set[str] = set()
+
         async def run_context(ctx: str, encoding: str, rate: int) -> None:
             nonlocal sent_chunks
             queue = queues[ctx]
+            spoke = False  # the expiry clock starts at the first audio output
             try:
                 while True:
-                    item = await queue.get()
+                    try:
+                        wait = self.context_expiry if spoke else None
+                        item = await asyncio.wait_for(queue.get(), wait)
+                    except asyncio.TimeoutError:
+                        expired.add(ctx)
+                        self._count("expired")
+                        return
                     if item is None:
                         return
                     text, more = item
@@ -187,6 +232,7 @@ class FakeCartesiaTTS(TTSFakeServer):
                         await send({"type": "chunk", "data": data, "done": False, "status_code": 206,
                                     "step_time": 1.0, "context_id": ctx})  # fmt: skip
                         sent_chunks += 1
+                        spoke = True
                         if self.chunk_delay:
                             await asyncio.sleep(self.chunk_delay)
                     if not more:
@@ -215,17 +261,13 @@ class FakeCartesiaTTS(TTSFakeServer):
                     if task is not None and not task.done():
                         task.cancel()
                     continue
+                if ctx in expired:
+                    msg = f"Context {ctx} has expired; start a new context"
+                    await send(error_event(ctx, msg, title="Context expired", code="context_expired"))
+                    continue
                 checked = validate(req)
                 if isinstance(checked, str):
-                    await send(
-                        {
-                            "type": "error",
-                            "done": True,
-                            "error": checked,
-                            "status_code": 400,
-                            "context_id": ctx,
-                        }
-                    )
+                    await send(error_event(ctx, checked, title="Invalid request", code=None))
                     continue
                 text, encoding, rate = checked
                 if ctx not in tasks or tasks[ctx].done():
