@@ -456,3 +456,32 @@ def test_silero_runs_and_is_chunking_invariant(vad: ModuleType) -> None:
     whole = run(vad.VadSegmenter(16000, classifier="silero"), pcm)
     assert run(vad.VadSegmenter(16000, classifier="silero"), pcm, [333, 1000, 7]) == whole
     assert whole == run(_vad_py.VadSegmenter(16000, classifier="silero"), pcm)
+
+
+def test_quiet_ms_counts_the_pause_inside_an_utterance(vad: ModuleType) -> None:
+    rate = 16000
+    pcm = speech_bursts([(0.5, 1.5)], 3.0, rate, seed=1)
+    seg = vad.VadSegmenter(rate, 20, "energy", pre_roll_ms=300, hangover_ms=300)
+    n = rate // 50  # one 20 ms frame per call
+    seen: list[tuple[float, float]] = []  # (stream time after the frame, quiet_ms)
+    end_time = None
+    ends: set[float | None] = set()
+    for k in range(len(pcm) // (2 * n)):
+        for e in seg.process(pcm[2 * n * k : 2 * n * (k + 1)]):
+            if e.kind == "end":
+                end_time = e.time
+        seen.append(((k + 1) * 0.02, seg.quiet_ms))
+        if seg.quiet_ms > 0.0:  # in a pause: the end of the last speech frame is known
+            ends.add(seg.speech_end)
+        elif seg.speech_end is not None:
+            assert seg.speech_end == (k + 1) * n / rate  # this frame was speech
+    assert end_time is not None
+    assert abs(end_time - 1.5) <= FRAME
+    assert end_time in ends  # the pause that ended the utterance announced its end time
+    assert seg.speech_end is None
+    # nothing before the speech or after the end; inside it, the pause grows a frame at a time
+    assert all(q == 0.0 for t, q in seen if t < 0.5 or t > end_time + 0.3 + FRAME)
+    pause = [q for t, q in seen if end_time < t < end_time + 0.3 - 1e-9]
+    assert pause == [20.0 * (i + 1) for i in range(len(pause))]
+    assert len(pause) >= 13
+    assert all(q == 0.0 for t, q in seen if 0.6 < t < end_time - 0.02)  # still speaking

@@ -711,6 +711,20 @@ cdef class VadSegmenter:
         self.finished = True
         return self._events()
 
+    @property
+    def quiet_ms(self):
+        """Milliseconds of consecutive non-speech frames ending the open utterance (0.0
+        outside an utterance): how far into a possible hangover the speaker has paused."""
+        return float(self.seg.quiet * self.seg.frame_ms) if self.seg.speaking else 0.0
+
+    @property
+    def speech_end(self):
+        """Stream time (s) at the end of the open utterance's last speech frame, or None
+        outside an utterance: the ``time`` its ``end`` event will carry if no speech follows."""
+        if not self.seg.speaking:
+            return None
+        return _b(&self.seg, self.seg.last_speech + 1) / <double>self.sample_rate
+
     # -- classification -------------------------------------------------------------------
 
     cdef int64_t _n_ready(self) noexcept:

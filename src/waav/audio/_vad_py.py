@@ -412,6 +412,18 @@ class VadSegmenter:
         self._finished = True
         return events
 
+    @property
+    def quiet_ms(self) -> float:
+        """Milliseconds of consecutive non-speech frames ending the open utterance (0.0
+        outside an utterance): how far into a possible hangover the speaker has paused."""
+        return float(self._quiet * self.frame_ms) if self._speaking else 0.0
+
+    @property
+    def speech_end(self) -> float | None:
+        """Stream time (s) at the end of the open utterance's last speech frame, or None
+        outside an utterance: the ``time`` its ``end`` event will carry if no speech follows."""
+        return self._b(self._last_speech + 1) / self.sample_rate if self._speaking else None
+
     # -- internals ----------------------------------------------------------------------
 
     def _push_cls(self, y: bytes) -> None:

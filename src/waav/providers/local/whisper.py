@@ -7,20 +7,25 @@ bundled files are checked against the SHA-256 digests below when first loaded.
 
 Whisper decodes whole utterances, so a streaming session cuts the audio with the native
 :class:`waav.audio.VadSegmenter` (20 ms frames, 300 ms pre-roll kept before the onset,
-300 ms hangover) and transcribes each closed utterance on the engine pool; each gives one
-result with ``is_final`` and ``is_speech_final`` set. ``disconnect`` transcribes an
-utterance still open.
+300 ms hangover) and transcribes each closed utterance, up to ``tail_ms`` after its last
+speech frame, on the engine pool; each gives one result with ``is_final`` and
+``is_speech_final`` set. A pause of ``eager_silence_ms`` starts that decode speculatively
+before the hangover confirms the end (see :class:`WhisperSTT`). ``disconnect`` transcribes
+an utterance still open.
 
 Config: ``model`` ``tiny.en`` (default; any other value must be a CTranslate2 model directory)
 or ``options.model_path`` (a directory, e.g. a bigger converted Whisper model; not
 hash-checked, it is yours). Options: ``compute_type`` (``int8``), ``cpu_threads`` (2),
 ``num_workers`` (1; >1 lets sessions decode in parallel), ``beam_size`` (5),
 ``word_timestamps`` (false), ``vad`` (``webrtc``/``energy``/``silero``), ``vad_mode`` (2),
-``pre_roll_ms`` (300), ``hangover_ms`` (300), ``min_speech_ms`` (100), ``max_utterance_s`` (30).
+``pre_roll_ms`` (300), ``hangover_ms`` (300), ``min_speech_ms`` (100), ``max_utterance_s`` (30),
+``tail_ms`` (120, at most the hangover: non-speech kept after the last speech frame),
+``eager_silence_ms`` (120; 0 turns speculative decoding off; raised to ``tail_ms`` if below).
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +38,14 @@ from waav._exceptions import ConfigError
 from waav.plugin import PluginConstructor
 from waav.plugin._typed import fields_set
 from waav.providers.base import STTConfig, STTResult, WordTiming
-from waav.providers.local._engine import EngineCache, int_option, require, run_blocking, verify_files
+from waav.providers.local._engine import (
+    EngineCache,
+    float_option,
+    int_option,
+    require,
+    run_blocking,
+    verify_files,
+)
 from waav.providers.local._stt import RATE, LocalSTT, clamp_confidence, segmenter_for
 
 __all__ = [
@@ -137,6 +149,12 @@ class WhisperEngine:
         )
 
 
+def _consume(task: asyncio.Future[Transcript]) -> None:
+    """Retrieve a speculation's outcome so a dropped one that failed is not logged as lost."""
+    if not task.cancelled():
+        task.exception()
+
+
 def _load(
     model_dir: str, bundled: bool, compute_type: str, cpu_threads: int, num_workers: int
 ) -> WhisperEngine:
@@ -180,8 +198,28 @@ def _model_dir(config: STTConfig, opts: dict[str, Any]) -> tuple[Path, bool]:
     )
 
 
+@dataclass
+class _Speculation:
+    """A decode of the open utterance started during a pause (see :class:`WhisperSTT`)."""
+
+    pcm: bytes  # exactly what the final decode would get if no speech follows
+    start: float  # utterance audio start (s)
+    speech_end: float  # end of its last speech frame (s)
+    task: asyncio.Future[Transcript]
+
+
 class WhisperSTT(LocalSTT):
-    """Streaming Whisper: VAD-cut utterances, each transcribed off the event loop."""
+    """Streaming Whisper: VAD-cut utterances, each transcribed off the event loop.
+
+    Whisper decodes the utterance up to ``tail_ms`` after its last speech frame (the rest of
+    the hangover only confirms that the turn ended). So once a pause inside an utterance
+    reaches ``eager_silence_ms`` (>= ``tail_ms``), the audio whisper would get if the
+    utterance ended there is already known: it is decoded speculatively on the pool. If the
+    utterance then ends with no speech since, that result is the final (same audio, same
+    decode: no second one); if speech resumes it is dropped (cancelled if not yet running).
+    At most one speculative decode is in flight per session; results stay in order because
+    the serial worker awaits it in the utterance's place.
+    """
 
     provider_id = PROVIDER
 
@@ -193,33 +231,142 @@ class WhisperSTT(LocalSTT):
         self._words = bool(opts.get("word_timestamps", False))
         lang = (config.language or "en").split("-")[0].lower()
         self._language = lang or "en"
+        hangover = self._segmenter.hangover_ms
+        self._tail_ms = float_option(opts, PROVIDER, "tail_ms", min(120.0, hangover), 0.0, hangover)
+        eager = float_option(opts, PROVIDER, "eager_silence_ms", self._tail_ms, 0.0, hangover)
+        # the snapshot must hold the whole tail; a pause as long as the hangover is the end
+        self._eager_ms = max(eager, self._tail_ms) if eager > 0 else 0.0
+        if self._eager_ms >= hangover:
+            self._eager_ms = 0.0
         self.engine: WhisperEngine | None = None
         #: Utterances transcribed so far in this session.
         self.utterances = 0
+        #: Speculative decodes started, and those that became the final result.
+        self.speculative_decodes = 0
+        self.speculative_hits = 0
+        self._spec: _Speculation | None = None
+        self._spec_running = False
+        # 16 kHz audio from stream sample ``_buf_base`` on (the open utterance, or recent audio)
+        self._buf = bytearray()
+        self._buf_base = 0
+        self._utt_start: int | None = None  # stream sample where the open utterance's audio starts
+        self._prev_end = 0
 
     def load(self) -> None:
         self.engine = engine_for(self.config)
         self._segmenter.reset()
+        self._reset_stream()
+
+    def _reset_stream(self) -> None:
+        self._drop_speculation()
+        self._buf, self._buf_base, self._utt_start, self._prev_end = bytearray(), 0, None, 0
 
     def on_audio(self, pcm16k: bytes) -> None:
+        if self._eager_ms:
+            self._keep(pcm16k)
         for event in self._segmenter.process(pcm16k):
             self._event(event)
+        if self._eager_ms:
+            self._maybe_speculate()
 
     def on_finish(self) -> None:
         for event in self._segmenter.flush():
             self._event(event)
         self._segmenter.reset()
+        self._reset_stream()
 
+    # --- utterances ---------------------------------------------------------------------
     def _event(self, event: Any) -> None:
-        if event.kind != "end" or not event.audio:
+        rate = RATE
+        if event.kind == "start":
+            seg = self._segmenter
+            pre = round(seg.pre_roll_ms * rate / 1000)
+            self._utt_start = max(round(event.time * rate) - pre, self._prev_end, 0)
             return
-        pcm, start = bytes(event.audio), float(event.start or 0.0)
+        self._utt_start = None
+        if event.end is not None:
+            self._prev_end = round(event.end * rate)
+        if not event.audio:
+            return
+        start = float(event.start or 0.0)
+        pcm = self._trim(bytes(event.audio), start, float(event.time))
+        spec, self._spec = self._spec, None
+        if spec is not None and spec.start == start and spec.speech_end == event.time and spec.pcm == pcm:
+            self.speculative_hits += 1
+            self.submit(lambda: self._deliver(spec.task))
+            return
+        if spec is not None:
+            spec.task.cancel()  # stale: stops it if it has not started; a running one is ignored
         self.submit(lambda: self._transcribe(pcm, start))
+
+    def _trim(self, pcm: bytes, start: float, speech_end: float) -> bytes:
+        """The utterance audio up to ``tail_ms`` after its last speech frame."""
+        keep = round(speech_end * RATE) + round(self._tail_ms * RATE / 1000) - round(start * RATE)
+        return pcm[: 2 * max(0, keep)]
+
+    # --- speculation --------------------------------------------------------------------
+    def _keep(self, pcm16k: bytes) -> None:
+        """Append to the recent-audio buffer, dropping what no utterance can start in."""
+        if self._utt_start is not None:
+            keep = self._utt_start
+        else:
+            seg = self._segmenter
+            # an onset found in this chunk lies at most min_speech + 1 s (classifier lag) back
+            back = round((seg.pre_roll_ms + seg.min_speech_ms + 1000.0) * RATE / 1000)
+            keep = max(0, self._buf_base + len(self._buf) // 2 - back)
+        if keep > self._buf_base:
+            del self._buf[: 2 * (keep - self._buf_base)]
+            self._buf_base = keep
+        self._buf += pcm16k
+
+    def _maybe_speculate(self) -> None:
+        seg = self._segmenter
+        speech_end = seg.speech_end
+        spec = self._spec
+        if spec is not None and (speech_end is None or spec.speech_end != speech_end):
+            # speech resumed (or a new utterance): that snapshot can no longer be the final
+            if not spec.task.done():
+                spec.task.cancel()
+            self._spec = spec = None
+        if spec is not None or speech_end is None or self._utt_start is None:
+            return
+        if seg.quiet_ms < self._eager_ms or self._spec_running:
+            return  # not paused long enough, or a dropped one still decoding (one at a time)
+        a = self._utt_start
+        e = round(speech_end * RATE) + round(self._tail_ms * RATE / 1000)
+        if a < self._buf_base or e > self._buf_base + len(self._buf) // 2:
+            return  # not all of it kept (should not happen): no speculation this time
+        pcm = bytes(self._buf[2 * (a - self._buf_base) : 2 * (e - self._buf_base)])
+        engine = self.engine
+        assert engine is not None
+        start = a / RATE
+        task = asyncio.ensure_future(run_blocking(self._speculate, engine, pcm, start))
+        task.add_done_callback(_consume)
+        self._spec = _Speculation(pcm, start, speech_end, task)
+        self.speculative_decodes += 1
+
+    def _speculate(self, engine: WhisperEngine, pcm: bytes, start: float) -> Transcript:
+        # on the pool; a cancelled task's decode may still be running: the flag says so
+        self._spec_running = True
+        try:
+            return self._run(engine, pcm, start)
+        finally:
+            self._spec_running = False
+
+    def _drop_speculation(self) -> None:
+        if self._spec is not None:
+            self._spec.task.cancel()
+            self._spec = None
+
+    async def _deliver(self, task: asyncio.Future[Transcript]) -> None:
+        await self._emit_transcript(await task)
 
     async def _transcribe(self, pcm: bytes, start: float) -> None:
         engine = self.engine
         assert engine is not None
-        result = await run_blocking(self._run, engine, pcm, start)
+        await self._emit_transcript(await run_blocking(self._run, engine, pcm, start))
+
+    async def _emit_transcript(self, result: Transcript) -> None:
         self.utterances += 1
         if result.text:
             await self._emit_result(
