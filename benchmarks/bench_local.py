@@ -105,13 +105,13 @@ def hibari_first() -> bytes:
     return out
 
 
-async def _final_latency() -> float:
-    """Feed one sentence in real time (20 ms frames) into a whisper session; return the
-    seconds from the last frame of speech to the final result."""
+async def _final_latency(**options: Any) -> float:
+    """Feed one sentence in real time (20 ms frames) into a whisper session (extra
+    ``options``); return the seconds from the last frame of speech to the final result."""
     from waav.plugin import global_registry
 
     pcm = batch.synthesize("Please call me back when you get home.", sample_rate=RATE).pcm16
-    stt = global_registry().create_stt("whisper", {"sample_rate": RATE, "options": {"cpu_threads": 2}})
+    stt = global_registry().create_stt("whisper", {"sample_rate": RATE, "options": {"cpu_threads": 2, **options}})
     done = asyncio.Event()
     stt.on_result(lambda r: done.set() if r.is_final else None)
     await stt.connect()
@@ -145,8 +145,8 @@ async def _final_latency() -> float:
     return latency
 
 
-def final_latency() -> float:
-    return asyncio.run(_final_latency())
+def final_latency(**options: Any) -> float:
+    return asyncio.run(_final_latency(**options))
 
 
 DEMO_SENTENCES = (
@@ -259,6 +259,20 @@ def main() -> int:
     return 0
 
 
+def streaming_report(rounds: int = 6) -> None:
+    final_latency()  # warm-up: loads the model
+    print(f"whisper streaming, end of speech -> final, {rounds} runs after a warm-up: median [min-max]")
+    for name, options in (
+        ("eager (default: eager_silence_ms=120)", {}),
+        ("not eager (eager_silence_ms=0)", {"eager_silence_ms": 0}),
+    ):
+        xs = [final_latency(**options) for _ in range(rounds)]
+        print(
+            f"  {name:48s} {statistics.median(xs) * 1000:7.0f} ms "
+            f"[{min(xs) * 1000:.0f}-{max(xs) * 1000:.0f}] (target <= 800 ms)"
+        )
+
+
 def demo_report() -> None:
     runs = demo_runs(DEMO_ROUNDS)
     ttfa = [r.time_to_first_audio_s for r in runs]
@@ -280,5 +294,8 @@ def demo_report() -> None:
 if __name__ == "__main__":
     if sys.argv[1:] == ["--demo"]:  # only the demo's latencies (about a minute)
         demo_report()
+        sys.exit(0)
+    if sys.argv[1:] == ["--streaming"]:  # only the streaming final latency, eager on and off
+        streaming_report()
         sys.exit(0)
     sys.exit(main())
