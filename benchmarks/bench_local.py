@@ -111,7 +111,8 @@ async def _final_latency(**options: Any) -> float:
     from waav.plugin import global_registry
 
     pcm = batch.synthesize("Please call me back when you get home.", sample_rate=RATE).pcm16
-    stt = global_registry().create_stt("whisper", {"sample_rate": RATE, "options": {"cpu_threads": 2, **options}})
+    cfg = {"sample_rate": RATE, "options": {"cpu_threads": 2, **options}}
+    stt = global_registry().create_stt("whisper", cfg)
     done = asyncio.Event()
     stt.on_result(lambda r: done.set() if r.is_final else None)
     await stt.connect()

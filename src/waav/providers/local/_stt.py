@@ -84,14 +84,15 @@ def to_mono16k(pcm16: bytes, rate: int, channels: int) -> bytes:
     return InputConverter("linear16", rate, channels).feed(pcm16, last=True)
 
 
-def segmenter_for(options: dict[str, Any], provider: str) -> _vad_py.VadSegmenter:
-    """The VAD that cuts utterances, from the session ``options`` (documented per engine)."""
+def segmenter_for(options: dict[str, Any], provider: str, vad_mode: int = 2) -> _vad_py.VadSegmenter:
+    """The VAD that cuts utterances, from the session ``options`` (documented per engine;
+    ``vad_mode`` is the engine's default)."""
     max_s = options.get("max_utterance_s", 30.0)
     return audio.VadSegmenter(
         RATE,
         frame_ms=20,
         classifier=str(options.get("vad", "webrtc")),
-        mode=int_option(options, provider, "vad_mode", 2, 0, 3),
+        mode=int_option(options, provider, "vad_mode", vad_mode, 0, 3),
         pre_roll_ms=float_option(options, provider, "pre_roll_ms", 300.0, 0.0, 2000.0),
         hangover_ms=float_option(options, provider, "hangover_ms", 300.0, 20.0, 5000.0),
         min_speech_ms=float_option(options, provider, "min_speech_ms", 100.0, 20.0, 5000.0),

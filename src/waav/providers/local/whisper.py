@@ -17,7 +17,7 @@ Config: ``model`` ``tiny.en`` (default; any other value must be a CTranslate2 mo
 or ``options.model_path`` (a directory, e.g. a bigger converted Whisper model; not
 hash-checked, it is yours). Options: ``compute_type`` (``int8``), ``cpu_threads`` (2),
 ``num_workers`` (1; >1 lets sessions decode in parallel), ``beam_size`` (5),
-``word_timestamps`` (false), ``vad`` (``webrtc``/``energy``/``silero``), ``vad_mode`` (2),
+``word_timestamps`` (false), ``vad`` (``webrtc``/``energy``/``silero``), ``vad_mode`` (3),
 ``pre_roll_ms`` (300), ``hangover_ms`` (300), ``min_speech_ms`` (100), ``max_utterance_s`` (30),
 ``tail_ms`` (120, at most the hangover: non-speech kept after the last speech frame),
 ``eager_silence_ms`` (120; 0 turns speculative decoding off; raised to ``tail_ms`` if below).
@@ -69,6 +69,9 @@ MODEL_SHA256 = {
     "tokenizer.json": "929c5252409436dce1b38a75d1abbcb5e132d170d8e324e4e04ed915fa2d22df",
     "vocabulary.txt": "ff77588746d3a2595d32ab5b69ffd7b95ce2441ac57533cb66fc3eb575a115cf",
 }
+#: webrtc mode of the streaming session's VAD: 3 ends speech ~80 ms sooner than 2 on the
+#: fading end of a sentence (the test sentences stay exact; files keep mode 2).
+STREAMING_VAD_MODE = 3
 _COMPUTE_TYPES = ("int8", "int8_float32", "int16", "float32", "default", "auto")
 
 
@@ -226,7 +229,7 @@ class WhisperSTT(LocalSTT):
     def __init__(self, config: STTConfig) -> None:
         super().__init__(config)
         opts = config.options
-        self._segmenter = segmenter_for(opts, PROVIDER)
+        self._segmenter = segmenter_for(opts, PROVIDER, STREAMING_VAD_MODE)
         self._beam = int_option(opts, PROVIDER, "beam_size", 5, 1, 20)
         self._words = bool(opts.get("word_timestamps", False))
         lang = (config.language or "en").split("-")[0].lower()
