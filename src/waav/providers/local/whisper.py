@@ -69,8 +69,8 @@ MODEL_SHA256 = {
     "tokenizer.json": "929c5252409436dce1b38a75d1abbcb5e132d170d8e324e4e04ed915fa2d22df",
     "vocabulary.txt": "ff77588746d3a2595d32ab5b69ffd7b95ce2441ac57533cb66fc3eb575a115cf",
 }
-#: webrtc mode of the streaming session's VAD: 3 ends speech ~80 ms sooner than 2 on the
-#: fading end of a sentence (the test sentences stay exact; files keep mode 2).
+#: webrtc mode of the streaming session's VAD: 3 ends speech 40-80 ms sooner than 2 on the
+#: fading end of the test sentences (which stay exact; files keep mode 2).
 STREAMING_VAD_MODE = 3
 _COMPUTE_TYPES = ("int8", "int8_float32", "int16", "float32", "default", "auto")
 
