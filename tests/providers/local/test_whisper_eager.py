@@ -115,6 +115,18 @@ async def test_eager_final_arrives_sooner(speech: list[bytes]) -> None:
     assert slow - fast > 0.3, f"eager {fast:.3f} s, not eager {slow:.3f} s"
 
 
+def test_eager_options() -> None:
+    assert WhisperSTT(STTConfig(provider="whisper"))._eager_ms == 120.0
+    assert WhisperSTT(STTConfig(provider="whisper", options={"tail_ms": 0}))._eager_ms == 120.0
+    # the snapshot must hold the whole tail: a shorter pause is raised to it
+    opts = {"tail_ms": 200, "eager_silence_ms": 60}
+    assert WhisperSTT(STTConfig(provider="whisper", options=opts))._eager_ms == 200.0
+    # a pause as long as the hangover is the end of the turn: nothing to speculate on
+    opts = {"hangover_ms": 100, "eager_silence_ms": 100}
+    assert WhisperSTT(STTConfig(provider="whisper", options=opts))._eager_ms == 0.0
+    assert WhisperSTT(STTConfig(provider="whisper", options={"eager_silence_ms": 0}))._eager_ms == 0.0
+
+
 def test_eager_options_are_checked() -> None:
     with pytest.raises(waav.ConfigError, match="eager_silence_ms"):
         WhisperSTT(STTConfig(provider="whisper", options={"eager_silence_ms": 5000}))

@@ -236,7 +236,7 @@ class WhisperSTT(LocalSTT):
         self._language = lang or "en"
         hangover = self._segmenter.hangover_ms
         self._tail_ms = float_option(opts, PROVIDER, "tail_ms", min(120.0, hangover), 0.0, hangover)
-        eager = float_option(opts, PROVIDER, "eager_silence_ms", self._tail_ms, 0.0, hangover)
+        eager = float_option(opts, PROVIDER, "eager_silence_ms", min(120.0, hangover), 0.0, hangover)
         # the snapshot must hold the whole tail; a pause as long as the hangover is the end
         self._eager_ms = max(eager, self._tail_ms) if eager > 0 else 0.0
         if self._eager_ms >= hangover:
