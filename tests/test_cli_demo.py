@@ -14,6 +14,7 @@ import pytest
 from waav import _demo, cli
 from waav.config import ServerConfig, ServerSection
 from waav.gateway import GatewayServer
+from waav.plugin import PluginRegistry
 
 SENTENCE = "Please call me back when you get home."
 
@@ -26,7 +27,11 @@ def waav(*args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(scope="module")
 def gateway() -> Iterator[GatewayServer]:
-    gw = GatewayServer(ServerConfig(server=ServerSection(host="127.0.0.1", port=0))).start()
+    registry = PluginRegistry()  # its own: stopping it leaves the process-wide registry alone
+    registry.discover()
+    gw = GatewayServer(
+        ServerConfig(server=ServerSection(host="127.0.0.1", port=0)), registry=registry
+    ).start()
     yield gw
     gw.stop()
 

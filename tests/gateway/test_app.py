@@ -135,3 +135,26 @@ async def test_gateway_server_as_async_context_manager_and_port_zero() -> None:
             assert (await http.get("/")).json() == {"status": "OK"}
     with pytest.raises(httpx.ConnectError):
         httpx.get(gw.url + "/", timeout=2)  # stopped: the port is closed
+
+
+async def test_stopping_a_gateway_stops_only_the_plugins_it_started() -> None:
+    """A shared registry (the process-wide one, say) is left as the gateway found it: plugins
+    someone else started keep running; the ones the gateway started are stopped with it."""
+    from waav.gateway import GatewayServer
+
+    doubles = Doubles()
+    reg = doubles.registry
+    await reg.start_all()  # someone else started these before the gateway came
+    reg.register_stt("late", lambda cfg: None)  # registered after: the gateway will start it
+
+    def state(key: str) -> str:
+        return next(p.state for p in reg.plugins() if p.key == key)
+
+    cfg = server_config(server={"host": "127.0.0.1", "port": 0})
+    async with GatewayServer(cfg, registry=reg) as gw:
+        async with httpx.AsyncClient(base_url=gw.url) as http:
+            assert (await http.get("/")).json() == {"status": "OK"}
+        assert state("stt:late") == "running"
+    assert state("stt:late") == "stopped"
+    assert state("stt:rec") == "running"
+    reg.create_stt("rec")  # still usable

@@ -1,8 +1,9 @@
 """Real speech through the real gateway: hibari speaks on ``/ws``, the audio goes back in as
 microphone audio (20 ms frames), and the offline recognisers answer on the same session.
 
-One gateway (the global registry, so the real local engines) serves the module; the models
-load once per process.
+One gateway serves the module, on its own registry holding every installed adapter (the real
+local engines) — stopping it must not stop the process-wide registry other tests use; the
+models load once per process either way.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from tests.gateway.conftest import Client, connect, server_config
 
 from waav import audio
 from waav.gateway import GatewayServer
+from waav.plugin import PluginRegistry
 from waav.providers.local import batch
 
 SENTENCES = (
@@ -38,7 +40,9 @@ def normalise(text: str) -> str:
 
 @pytest.fixture(scope="module")
 def gateway() -> Iterator[GatewayServer]:
-    gw = GatewayServer(server_config(server={"host": "127.0.0.1", "port": 0})).start()
+    registry = PluginRegistry()
+    registry.discover()
+    gw = GatewayServer(server_config(server={"host": "127.0.0.1", "port": 0}), registry=registry).start()
     yield gw
     gw.stop()
 

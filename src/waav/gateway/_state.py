@@ -37,6 +37,7 @@ class GatewayState:
         self.draining = False
         self.sessions: dict[Session, asyncio.Task[object] | None] = {}
         self._started = False
+        self._owned: list[str] = []
         self._start_lock: asyncio.Lock | None = None
 
     async def startup(self) -> None:
@@ -48,14 +49,17 @@ class GatewayState:
             self._start_lock = asyncio.Lock()
         async with self._start_lock:
             if not self._started:
-                await self.registry.start_all()
+                started = await self.registry.start_all()
+                # what this gateway started is what it stops: plugins already running in a
+                # shared registry (the process-wide one, say) are left as they were
+                self._owned = [key for key, state in started.items() if state == "running"]
                 self._started = True
 
     async def shutdown(self) -> None:
         await self.drain()
         if self._started:
             self._started = False
-            await self.registry.shutdown_all()
+            await self.registry.shutdown_all(keys=self._owned)
 
     def add(self, session: Session) -> None:
         self.sessions[session] = asyncio.current_task()

@@ -837,13 +837,18 @@ class PluginRegistry:
             entry.last_error = str(exc)
             log.error("plugin %r failed to shut down cleanly: %s", plugin.key, exc)
 
-    async def shutdown_all(self, *, timeout: float | None = None) -> dict[str, str]:
-        """Stop every ready/running plugin (concurrently, each with a timeout)."""
+    async def shutdown_all(
+        self, *, timeout: float | None = None, keys: Iterable[str] | None = None
+    ) -> dict[str, str]:
+        """Stop every ready/running plugin (concurrently, each with a timeout); with ``keys``,
+        only those (e.g. the ones a gateway started itself, leaving the rest of a shared
+        registry as it found them)."""
         t = timeout if timeout is not None else self._policy.lifecycle_timeout
+        only = None if keys is None else set(keys)
         todo = [
             p
             for p in list(self._plugins.values())
-            if p.entry.state in (PluginState.RUNNING, PluginState.READY)
+            if p.entry.state in (PluginState.RUNNING, PluginState.READY) and (only is None or p.key in only)
         ]
         await asyncio.gather(*(self._stop_one(p, t) for p in todo))
         self._started = False
