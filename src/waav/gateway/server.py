@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import logging
 import socket
-import threading
-import time
-from types import FrameType, TracebackType
+from types import FrameType
 from typing import Any
 
 import uvicorn
 
 from waav._exceptions import WaavError
+from waav._uvicorn_thread import BackgroundServing, ServerThread
 from waav.config import ServerConfig
 from waav.gateway._state import GatewayState
 from waav.gateway.app import create_app, gateway_state
@@ -62,7 +60,7 @@ class _Server(uvicorn.Server):
             captured.clear()
 
 
-class GatewayServer:
+class GatewayServer(BackgroundServing):
     """The gateway on ``config.server.host:port`` (port 0: a free port).
 
     ``start()`` serves from a background thread and returns once listening (tests, embedding);
@@ -90,9 +88,7 @@ class GatewayServer:
         self.ws = ws
         self.host = self.config.server.host
         self.port = self.config.server.port
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-        self._sock: socket.socket | None = None
+        self._serving: ServerThread | None = None
 
     # --- addresses ------------------------------------------------------------------------
     @property
@@ -149,27 +145,20 @@ class GatewayServer:
 
     def start(self) -> GatewayServer:
         """Serve in a background thread; return once the server accepts connections."""
-        if self._thread is not None:
+        if self._serving is not None:
             return self
-        self._sock = self._bind()
-        self._server = self._make_server()
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [self._sock]}, name="waav-gateway", daemon=True
-        )
-        self._thread.start()
-        deadline = time.monotonic() + 15
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                raise WaavError(f"the gateway did not start on {self.host}:{self.port}")
-            time.sleep(0.005)
+        sock = self._bind()
+        self._serving = ServerThread(self._make_server(), sock, name="waav-gateway")
+        if not self._serving.start(timeout=15):
+            self.stop()
+            raise WaavError(f"the gateway did not start on {self.host}:{self.port}")
         return self
 
     def serve(self) -> None:
         """Serve in the foreground until SIGINT/SIGTERM (then drain and exit)."""
-        self._sock = self._bind()
-        self._server = self._make_server()
-        self._server.tune_gc = True
+        sock = self._bind()
+        server = self._make_server()
+        server.tune_gc = True
         log.info(
             "waav gateway listening on %s:%d: %s (WebSocket %s, realtime %s)",
             self.host,
@@ -179,31 +168,12 @@ class GatewayServer:
             self.realtime_url,
         )
         try:
-            self._server.run(sockets=[self._sock])
+            server.run(sockets=[sock])
         finally:
-            self._sock.close()
-            self._sock = None
+            sock.close()
 
     def stop(self) -> None:
         """Graceful stop (see the class docstring); returns when the server has exited."""
-        if self._server is not None and self._thread is not None:
-            self._server.should_exit = True
-            self._thread.join(timeout=self.config.gateway.drain_timeout_seconds + 10)
-        if self._sock is not None:
-            self._sock.close()
-        self._server = self._thread = self._sock = None
-
-    def __enter__(self) -> GatewayServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    async def __aenter__(self) -> GatewayServer:
-        await asyncio.to_thread(self.start)
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await asyncio.to_thread(self.stop)
+        if self._serving is not None:
+            self._serving.stop(timeout=self.config.gateway.drain_timeout_seconds + 10)
+        self._serving = None

@@ -8,13 +8,15 @@ The gRPC counterpart of :class:`~waav.testing.fakes.FakeServer`, with the same
 
 from __future__ import annotations
 
+import asyncio
 import threading
+from collections.abc import AsyncIterator, Callable
 from types import TracebackType
 from typing import Any
 
 from waav.testing.fakes._server import Faults, RecordedRequest
 
-__all__ = ["GrpcAbort", "GrpcFakeServer", "GrpcSession"]
+__all__ = ["GrpcAbort", "GrpcFakeServer", "GrpcSession", "StreamServe"]
 
 
 class GrpcAbort(Exception):
@@ -29,6 +31,10 @@ class GrpcAbort(Exception):
 class GrpcSession(RecordedRequest):
     """One gRPC call as the fake saw it: ``headers`` is the call metadata, ``messages`` the
     decoded request messages."""
+
+
+#: A fake's body of one streaming call: (request iterator, context, its record) → responses.
+StreamServe = Callable[[AsyncIterator[Any], Any, "GrpcSession"], AsyncIterator[Any]]
 
 
 class GrpcFakeServer:
@@ -55,6 +61,60 @@ class GrpcFakeServer:
         import grpc
 
         await context.abort(getattr(grpc.StatusCode, exc.code), exc.details, trailing_metadata=exc.trailing)
+
+    def stream_method(
+        self,
+        service: str,
+        method: str,
+        serve: StreamServe,
+        *,
+        request_deserializer: Callable[[bytes], Any],
+        response_serializer: Callable[[Any], bytes],
+    ) -> Any:
+        """The handler of the bidirectional-streaming RPC ``/service/method``: each call is
+        recorded, answered by ``serve``, and ended the way a :class:`GrpcAbort` it raises says."""
+        import grpc
+
+        path = f"/{service}/{method}"
+
+        async def call(requests: AsyncIterator[Any], context: Any) -> AsyncIterator[Any]:
+            rec = self.record(path, context.invocation_metadata())
+            try:
+                async for response in serve(requests, context, rec):
+                    yield response
+            except GrpcAbort as exc:
+                await self.abort(context, exc)
+
+        handler = grpc.stream_stream_rpc_method_handler(
+            call, request_deserializer=request_deserializer, response_serializer=response_serializer
+        )
+        return grpc.method_handlers_generic_handler(service, {method: handler})
+
+    def check_rate_limit(self, details: str) -> None:
+        """Raise the vendor's ``RESOURCE_EXHAUSTED`` (``retry-after`` trailer) when that fault is on."""
+        if self.faults.rate_limit_retry_after is not None:
+            raise GrpcAbort(
+                "RESOURCE_EXHAUSTED", details, (("retry-after", str(self.faults.rate_limit_retry_after)),)
+            )
+
+    async def next_request(self, it: AsyncIterator[Any], idle: GrpcAbort) -> Any | None:
+        """The client's next request; None when it closed its stream; ``idle`` raised when
+        nothing came for ``faults.idle_close_after`` seconds."""
+        try:
+            return await asyncio.wait_for(it.__anext__(), timeout=self.faults.idle_close_after)
+        except StopAsyncIteration:
+            return None
+        except asyncio.TimeoutError:
+            raise idle from None
+
+    def check_stream_faults(self, call_index: int, messages: int) -> None:
+        """``drop_after`` (the first call ends ``UNAVAILABLE`` at that many requests) and
+        ``vendor_error`` (``INVALID_ARGUMENT``), checked at each request."""
+        f = self.faults
+        if f.drop_after is not None and call_index == 1 and messages >= f.drop_after:
+            raise GrpcAbort("UNAVAILABLE", "Connection reset by peer")
+        if f.vendor_error is not None:
+            raise GrpcAbort("INVALID_ARGUMENT", f.vendor_error)
 
     def record(self, method: str, metadata: Any) -> GrpcSession:
         """Record a new call with its metadata."""

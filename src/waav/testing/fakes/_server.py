@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import socket
 import threading
-import time
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any, Literal
 
 import uvicorn
@@ -15,6 +12,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp
+
+from waav._uvicorn_thread import BackgroundServing, ServerThread
 
 __all__ = ["AppServer", "FakeServer", "Faults", "RecordedRequest", "Recorder"]
 
@@ -100,7 +99,7 @@ class Recorder:
             self._items.clear()
 
 
-class FakeServer:
+class FakeServer(BackgroundServing):
     """Base class: serve :meth:`build_app` on ``127.0.0.1`` on a free port.
 
     Usable as a context manager from sync tests (``with Fake() as f``) and async tests
@@ -116,9 +115,7 @@ class FakeServer:
     def __init__(self, *, faults: Faults | None = None) -> None:
         self.faults = faults or Faults()
         self.recorder = Recorder()
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-        self._sock: socket.socket | None = None
+        self._serving: ServerThread | None = None
         self.port = 0
 
     # --- to implement ---------------------------------------------------------------
@@ -158,12 +155,12 @@ class FakeServer:
     # --- lifecycle --------------------------------------------------------------------
     def start(self) -> FakeServer:
         """Bind a free port and serve until :meth:`stop`."""
-        if self._thread is not None:
+        if self._serving is not None:
             return self
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
-        self._sock, self.port = sock, sock.getsockname()[1]
+        self.port = sock.getsockname()[1]
         config = uvicorn.Config(
             self.build_app(),
             log_level="warning",
@@ -172,41 +169,16 @@ class FakeServer:
             ws_ping_interval=None,
             timeout_graceful_shutdown=1,
         )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [sock]}, name=f"fake-{self.vendor}", daemon=True
-        )
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError(f"fake {self.vendor} server did not start")
-            time.sleep(0.005)
+        self._serving = ServerThread(uvicorn.Server(config), sock, name=f"fake-{self.vendor}")
+        if not self._serving.start(timeout=10):
+            raise RuntimeError(f"fake {self.vendor} server did not start")
         return self
 
     def stop(self) -> None:
         """Stop serving and free the port."""
-        if self._server is not None and self._thread is not None:
-            self._server.should_exit = True
-            self._thread.join(timeout=5)
-        if self._sock is not None:
-            self._sock.close()
-        self._server = self._thread = self._sock = None
-
-    def __enter__(self) -> FakeServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    async def __aenter__(self) -> FakeServer:
-        await asyncio.to_thread(self.start)
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await asyncio.to_thread(self.stop)
+        if self._serving is not None:
+            self._serving.stop(timeout=5)
+        self._serving = None
 
 
 class AppServer(FakeServer):

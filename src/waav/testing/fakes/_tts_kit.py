@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import struct
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
+from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
@@ -27,13 +29,18 @@ from waav.testing.fakes._server import FakeServer, Faults
 
 __all__ = [
     "MS_PER_CHAR",
+    "Auth",
     "PacedAudioResponse",
     "TTSFakeServer",
     "decode_levels",
     "encode_audio",
+    "json_fields",
     "synth_pcm16",
     "wav_header",
 ]
+
+#: A fake's credential check: the vendor's refusal (401, 429…) of a request, or None to serve it.
+Auth = Callable[[Request], Response | None]
 
 #: Milliseconds of audio a fake produces per input character.
 MS_PER_CHAR = 10
@@ -234,3 +241,33 @@ class TTSFakeServer(FakeServer):
         return JSONResponse(
             body, status_code=status, headers={"Retry-After": f"{self.faults.rate_limit_retry_after:g}"}
         )
+
+    def stream_speech(self, text: str, rate: int, encoding: str, container: str, media_type: str) -> Response:
+        """Fake speech for ``text`` encoded as the vendor sends it, streamed paced (:meth:`stream`)."""
+        return self.stream(
+            encode_audio(synth_pcm16(text, rate), encoding, rate, container=container), media_type
+        )
+
+    async def admit(self, request: Request, auth: Auth) -> tuple[bytes, Response | None]:
+        """Read and record ``request``; return its body and ``auth``'s refusal (None: serve it)."""
+        raw = await request.body()
+        self.recorder.start(request, body=raw)
+        return raw, auth(request)
+
+    def listing(self, payload: Any, auth: Auth) -> Callable[[Request], Awaitable[Response]]:
+        """An endpoint that records the request, checks ``auth`` and answers ``payload`` as JSON."""
+
+        async def endpoint(request: Request) -> Response:
+            _, denied = await self.admit(request, auth)
+            return denied if denied is not None else JSONResponse(payload)
+
+        return endpoint
+
+
+def json_fields(raw: bytes, *keys: str) -> tuple[dict[str, Any], list[Any]] | None:
+    """``raw`` parsed as a JSON object and its values at ``keys``; None if any is missing or malformed."""
+    try:
+        body: dict[str, Any] = json.loads(raw)
+        return body, [body[k] for k in keys]
+    except (ValueError, KeyError, TypeError):
+        return None

@@ -18,10 +18,10 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
-from waav.testing.fakes._tts_kit import TTSFakeServer, encode_audio, synth_pcm16
+from waav.testing.fakes._tts_kit import TTSFakeServer
 
 __all__ = ["FakeAzureTTS"]
 
@@ -88,9 +88,7 @@ class FakeAzureTTS(TTSFakeServer):
 
     def build_app(self) -> Starlette:
         async def synthesize(request: Request) -> Response:
-            raw = await request.body()
-            self.recorder.start(request, body=raw)
-            denied = self._auth(request)
+            raw, denied = await self.admit(request, self._auth)
             if denied is not None:
                 return denied
             if request.headers.get("content-type", "").split(";")[0] != "application/ssml+xml":
@@ -121,23 +119,17 @@ class FakeAzureTTS(TTSFakeServer):
             text = "".join("".join(v.itertext()) for v in voices)
             if match is None:
                 rate = 24000
-                return self.stream(encode_audio(synth_pcm16(text, rate), "mp3", rate), _COMPRESSED[fmt])
+                return self.stream_speech(text, rate, "mp3", "none", _COMPRESSED[fmt])
             rate = _RATES[match.group(2)]
             encoding = match.group(4) or "linear16"
             container = "wav" if match.group(1) == "riff" else "none"
-            data = encode_audio(synth_pcm16(text, rate), encoding, rate, container=container)
-            return self.stream(data, "audio/wav" if container == "wav" else "audio/basic")
-
-        async def voices_list(request: Request) -> Response:
-            self.recorder.start(request)
-            denied = self._auth(request)
-            if denied is not None:
-                return denied
-            return JSONResponse(VOICES)
+            return self.stream_speech(
+                text, rate, encoding, container, "audio/wav" if container == "wav" else "audio/basic"
+            )
 
         return Starlette(
             routes=[
                 Route("/cognitiveservices/v1", synthesize, methods=["POST"]),
-                Route("/cognitiveservices/voices/list", voices_list, methods=["GET"]),
+                Route("/cognitiveservices/voices/list", self.listing(VOICES, self._auth), methods=["GET"]),
             ]
         )

@@ -50,38 +50,26 @@ class FakeGnani(GrpcFakeServer):
         self.bytes_per_result = bytes_per_result
 
     def handlers(self) -> list[Any]:
-        import grpc
-
         from waav.providers.stt.gnani import LANGUAGES, gnani_messages
 
         self._languages = LANGUAGES
         speech, transcript = gnani_messages()
         self._transcript = transcript
-        handler = grpc.stream_stream_rpc_method_handler(
-            self._call,
-            request_deserializer=speech.FromString,
-            response_serializer=lambda m: m.SerializeToString(),
-        )
-        return [grpc.method_handlers_generic_handler("Listener", {"DoSpeechToText": handler})]
-
-    async def _call(self, requests: AsyncIterator[Any], context: Any) -> AsyncIterator[Any]:
-        rec = self.record("/Listener/DoSpeechToText", context.invocation_metadata())
-        try:
-            async for response in self._serve(requests, context, rec):
-                yield response
-        except GrpcAbort as exc:
-            await self.abort(context, exc)
+        return [
+            self.stream_method(
+                "Listener",
+                "DoSpeechToText",
+                self._serve,
+                request_deserializer=speech.FromString,
+                response_serializer=lambda m: m.SerializeToString(),
+            )
+        ]
 
     def _check(self, rec: GrpcSession) -> None:
         h, f = rec.headers, self.faults
         if f.reject_auth or h.get("token") != self.token or h.get("accesskey") != self.access_key:
             raise GrpcAbort("UNAUTHENTICATED", "Invalid token or accesskey")
-        if f.rate_limit_retry_after is not None:
-            raise GrpcAbort(
-                "RESOURCE_EXHAUSTED",
-                "Request limit reached",
-                (("retry-after", str(f.rate_limit_retry_after)),),
-            )
+        self.check_rate_limit("Request limit reached")
         if h.get("lang") not in self._languages:
             raise GrpcAbort("INVALID_ARGUMENT", f"Unsupported lang {h.get('lang')!r}")
         if h.get("audioformat") not in ("wav", "amr-wb") or h.get("encoding") not in ("pcm16", "amr-wb"):
@@ -101,20 +89,14 @@ class FakeGnani(GrpcFakeServer):
         it = requests.__aiter__()
         audio = consumed = sent = messages = nxt = 0
         while True:
-            try:
-                req = await asyncio.wait_for(it.__anext__(), timeout=f.idle_close_after)
-            except StopAsyncIteration:
+            req = await self.next_request(it, GrpcAbort("DEADLINE_EXCEEDED", "No audio received"))
+            if req is None:
                 break
-            except asyncio.TimeoutError:
-                raise GrpcAbort("DEADLINE_EXCEEDED", "No audio received") from None
             messages += 1
             if not req.content:
                 raise GrpcAbort("INVALID_ARGUMENT", "SpeechChunk without content")
             rec.messages.append(bytes(req.content))
-            if f.drop_after is not None and index == 1 and messages >= f.drop_after:
-                raise GrpcAbort("UNAVAILABLE", "Connection reset by peer")
-            if f.vendor_error is not None:
-                raise GrpcAbort("INVALID_ARGUMENT", f.vendor_error)
+            self.check_stream_faults(index, messages)
             audio += len(req.content)
             while nxt < len(self.script) and audio - consumed >= self.bytes_per_result:
                 words = self.script[nxt].split()

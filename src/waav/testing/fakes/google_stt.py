@@ -69,24 +69,18 @@ class FakeGoogleSpeech(GrpcFakeServer):
         self.configs: list[Any] = []
 
     def handlers(self) -> list[Any]:
-        import grpc
         from google.cloud.speech_v2.types import cloud_speech as cs
 
         self._cs = cs
-        handler = grpc.stream_stream_rpc_method_handler(
-            self._call,
-            request_deserializer=cs.StreamingRecognizeRequest.deserialize,
-            response_serializer=cs.StreamingRecognizeResponse.serialize,
-        )
-        return [grpc.method_handlers_generic_handler(SERVICE, {"StreamingRecognize": handler})]
-
-    async def _call(self, requests: AsyncIterator[Any], context: Any) -> AsyncIterator[Any]:
-        rec = self.record(f"/{SERVICE}/StreamingRecognize", context.invocation_metadata())
-        try:
-            async for response in self._serve(requests, context, rec):
-                yield response
-        except GrpcAbort as exc:
-            await self.abort(context, exc)
+        return [
+            self.stream_method(
+                SERVICE,
+                "StreamingRecognize",
+                self._serve,
+                request_deserializer=cs.StreamingRecognizeRequest.deserialize,
+                response_serializer=cs.StreamingRecognizeResponse.serialize,
+            )
+        ]
 
     def _words(self, index: int) -> list[tuple[str, float, float]]:
         base = index * self.bytes_per_result / 32000
@@ -141,12 +135,7 @@ class FakeGoogleSpeech(GrpcFakeServer):
                 "Request had invalid authentication credentials. Expected OAuth 2 access token, "
                 "login cookie or other valid authentication credential.",
             )
-        if f.rate_limit_retry_after is not None:
-            raise GrpcAbort(
-                "RESOURCE_EXHAUSTED",
-                "Quota exceeded for quota metric 'Streaming recognize requests'.",
-                (("retry-after", str(f.rate_limit_retry_after)),),
-            )
+        self.check_rate_limit("Quota exceeded for quota metric 'Streaming recognize requests'.")
 
     def _check_config(self, first: Any, rec: GrpcSession) -> None:
         if "streaming_config" not in first:
@@ -178,30 +167,27 @@ class FakeGoogleSpeech(GrpcFakeServer):
         self._check_auth(rec)
         await context.send_initial_metadata(())
         it = requests.__aiter__()
-        try:
-            first = await asyncio.wait_for(it.__anext__(), timeout=f.idle_close_after)
-        except StopAsyncIteration:
+        first = await self.next_request(
+            it, GrpcAbort("OUT_OF_RANGE", "Audio Timeout Error: Long duration elapsed without audio.")
+        )
+        if first is None:
             return
-        except asyncio.TimeoutError:
-            raise GrpcAbort(
-                "OUT_OF_RANGE", "Audio Timeout Error: Long duration elapsed without audio."
-            ) from None
         rec.messages.append(cs.StreamingRecognizeRequest.to_json(first, use_integers_for_enums=False))
         self._check_config(first, rec)
         self.configs.append(first)
         audio = consumed = sent = messages = 0
         nxt = 0
         while True:
-            try:
-                req = await asyncio.wait_for(it.__anext__(), timeout=f.idle_close_after)
-            except StopAsyncIteration:
-                break
-            except asyncio.TimeoutError:
-                raise GrpcAbort(
+            req = await self.next_request(
+                it,
+                GrpcAbort(
                     "OUT_OF_RANGE",
                     "Audio Timeout Error: Long duration elapsed without audio. "
                     "Audio should be sent close to real time.",
-                ) from None
+                ),
+            )
+            if req is None:
+                break
             messages += 1
             if "audio" not in req or "streaming_config" in req or req.recognizer:
                 raise GrpcAbort(
@@ -210,10 +196,7 @@ class FakeGoogleSpeech(GrpcFakeServer):
             rec.messages.append(bytes(req.audio))
             if len(req.audio) > 15 * 1024:
                 raise GrpcAbort("INVALID_ARGUMENT", "Audio chunk can be of a maximum of 15360 bytes.")
-            if f.drop_after is not None and index == 1 and messages >= f.drop_after:
-                raise GrpcAbort("UNAVAILABLE", "Connection reset by peer")
-            if f.vendor_error is not None:
-                raise GrpcAbort("INVALID_ARGUMENT", f.vendor_error)
+            self.check_stream_faults(index, messages)
             audio += len(req.audio)
             while nxt < len(self.script) and audio - consumed >= self.bytes_per_result:
                 words = self._words(nxt)

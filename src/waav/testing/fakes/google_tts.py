@@ -13,7 +13,6 @@ Google's JSON ``{"audioContent": "<base64>"}`` — LINEAR16/MULAW/ALAW with a WA
 from __future__ import annotations
 
 import base64
-import json
 from typing import Any
 
 from starlette.applications import Starlette
@@ -21,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from waav.testing.fakes._tts_kit import TTSFakeServer, encode_audio, synth_pcm16
+from waav.testing.fakes._tts_kit import TTSFakeServer, encode_audio, json_fields, synth_pcm16
 
 __all__ = ["FakeGoogleTTS"]
 
@@ -76,16 +75,13 @@ class FakeGoogleTTS(TTSFakeServer):
 
     def build_app(self) -> Starlette:
         async def synthesize(request: Request) -> Response:
-            raw = await request.body()
-            self.recorder.start(request, body=raw)
-            denied = self._auth(request)
+            raw, denied = await self.admit(request, self._auth)
             if denied is not None:
                 return denied
-            try:
-                body: dict[str, Any] = json.loads(raw)
-                inp, voice, cfg = body["input"], body["voice"], body["audioConfig"]
-            except (ValueError, KeyError, TypeError):
+            parsed = json_fields(raw, "input", "voice", "audioConfig")
+            if parsed is None:
                 return _error(400, "input, voice and audioConfig are required.", "INVALID_ARGUMENT")
+            inp, voice, cfg = parsed[1]
             if len([k for k in ("text", "ssml") if k in inp]) != 1:
                 return _error(400, "Exactly one of input.text or input.ssml must be set.", "INVALID_ARGUMENT")
             text = inp.get("text") or inp.get("ssml") or ""
@@ -106,8 +102,7 @@ class FakeGoogleTTS(TTSFakeServer):
             return self.stream(doc.encode(), "application/json; charset=UTF-8")
 
         async def voices(request: Request) -> Response:
-            self.recorder.start(request)
-            denied = self._auth(request)
+            _, denied = await self.admit(request, self._auth)
             if denied is not None:
                 return denied
             lang = request.query_params.get("languageCode")

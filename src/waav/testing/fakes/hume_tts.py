@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from waav.testing.fakes._tts_kit import TTSFakeServer, encode_audio, synth_pcm16
+from waav.testing.fakes._tts_kit import TTSFakeServer
 
 __all__ = ["FakeHumeTTS"]
 
@@ -66,9 +66,7 @@ class FakeHumeTTS(TTSFakeServer):
 
     def build_app(self) -> Starlette:
         async def stream_file(request: Request) -> Response:
-            raw = await request.body()
-            self.recorder.start(request, body=raw)
-            denied = self._auth(request)
+            raw, denied = await self.admit(request, self._auth)
             if denied is not None:
                 return denied
             try:
@@ -86,13 +84,10 @@ class FakeHumeTTS(TTSFakeServer):
                 return _error(400, "instant_mode requires a voice to be specified")
             if not all(0.5 <= float(u.get("speed", 1)) <= 2 for u in utterances):
                 return _error(400, "speed must be within 0.5-2")
-            encoding, container, media = FORMATS[fmt]
-            pcm = synth_pcm16("".join(texts), RATE)
-            return self.stream(encode_audio(pcm, encoding, RATE, container=container), media)
+            return self.stream_speech("".join(texts), RATE, *FORMATS[fmt])
 
         async def voices(request: Request) -> Response:
-            self.recorder.start(request)
-            denied = self._auth(request)
+            _, denied = await self.admit(request, self._auth)
             if denied is not None:
                 return denied
             q = request.query_params

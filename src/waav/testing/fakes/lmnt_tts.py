@@ -11,7 +11,6 @@ and ``wav`` with a WAV header, as LMNT documents — paced by ``chunk_delay``. H
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from starlette.applications import Starlette
@@ -19,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from waav.testing.fakes._tts_kit import TTSFakeServer, encode_audio, synth_pcm16
+from waav.testing.fakes._tts_kit import TTSFakeServer, json_fields
 
 __all__ = ["FakeLmntTTS"]
 
@@ -78,16 +77,13 @@ class FakeLmntTTS(TTSFakeServer):
 
     def build_app(self) -> Starlette:
         async def speech(request: Request) -> Response:
-            raw = await request.body()
-            self.recorder.start(request, body=raw)
-            denied = self._auth(request)
+            raw, denied = await self.admit(request, self._auth)
             if denied is not None:
                 return denied
-            try:
-                body: dict[str, Any] = json.loads(raw)
-                text, voice = body["text"], body["voice"]
-            except (ValueError, KeyError, TypeError):
+            parsed = json_fields(raw, "text", "voice")
+            if parsed is None:
                 return _error(400, "text and voice are required")
+            body, (text, voice) = parsed
             if not isinstance(text, str) or not text.strip() or len(text) > 5000:
                 return _error(400, "text must be 1 to 5000 characters")
             if voice not in {v["id"] for v in VOICES}:
@@ -100,20 +96,11 @@ class FakeLmntTTS(TTSFakeServer):
             rate = int(body.get("sample_rate") or (8000 if fmt == "ulaw" else 24000))
             if rate not in (8000, 16000, 24000):
                 return _error(400, f"Invalid sample_rate: {rate}")
-            encoding, container, media = FORMATS[fmt]
-            data = encode_audio(synth_pcm16(text, rate), encoding, rate, container=container)
-            return self.stream(data, media)
-
-        async def voices(request: Request) -> Response:
-            self.recorder.start(request)
-            denied = self._auth(request)
-            if denied is not None:
-                return denied
-            return JSONResponse(VOICES)
+            return self.stream_speech(text, rate, *FORMATS[fmt])
 
         return Starlette(
             routes=[
                 Route("/v1/ai/speech/bytes", speech, methods=["POST"]),
-                Route("/v1/ai/voice/list", voices, methods=["GET"]),
+                Route("/v1/ai/voice/list", self.listing(VOICES, self._auth), methods=["GET"]),
             ]
         )

@@ -12,7 +12,6 @@ with a header) paced by ``chunk_delay``, with the shared faults.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from starlette.applications import Starlette
@@ -20,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from waav.testing.fakes._tts_kit import TTSFakeServer, encode_audio, synth_pcm16
+from waav.testing.fakes._tts_kit import TTSFakeServer, json_fields
 
 __all__ = ["FakePlayHTTTS"]
 
@@ -90,16 +89,13 @@ class FakePlayHTTTS(TTSFakeServer):
 
     def build_app(self) -> Starlette:
         async def stream(request: Request) -> Response:
-            raw = await request.body()
-            self.recorder.start(request, body=raw)
-            denied = self._auth(request)
+            raw, denied = await self.admit(request, self._auth)
             if denied is not None:
                 return denied
-            try:
-                body: dict[str, Any] = json.loads(raw)
-                text, _voice = body["text"], body["voice"]
-            except (ValueError, KeyError, TypeError):
+            parsed = json_fields(raw, "text", "voice")
+            if parsed is None:
                 return _error(400, "text and voice are required.", "VALIDATION_ERROR")
+            body, (text, _voice) = parsed
             engine = body.get("voice_engine", "PlayHT2.0")
             limit = 20000 if engine == "Play3.0-mini" else 2000
             if not isinstance(text, str) or not text.strip() or len(text) > limit:
@@ -118,20 +114,11 @@ class FakePlayHTTTS(TTSFakeServer):
                 return _error(400, "emotion is only supported by PlayHT2.0 engines.", "VALIDATION_ERROR")
             if "application/json" in request.headers.get("accept", ""):
                 return JSONResponse({"href": "https://api.play.ht/api/v2/tts/fake", "method": "GET"}, 201)
-            encoding, container, media = FORMATS[fmt]
-            data = encode_audio(synth_pcm16(text, rate), encoding, rate, container=container)
-            return self.stream(data, media)
-
-        async def voices(request: Request) -> Response:
-            self.recorder.start(request)
-            denied = self._auth(request)
-            if denied is not None:
-                return denied
-            return JSONResponse(VOICES)
+            return self.stream_speech(text, rate, *FORMATS[fmt])
 
         return Starlette(
             routes=[
                 Route("/api/v2/tts/stream", stream, methods=["POST"]),
-                Route("/api/v2/voices", voices, methods=["GET"]),
+                Route("/api/v2/voices", self.listing(VOICES, self._auth), methods=["GET"]),
             ]
         )
