@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from waav._exceptions import PluginNotFoundError, PluginUnavailableError, ProviderTimeoutError, WaavError
 from waav.config import ServerConfig
 from waav.plugin import PluginRegistry
 from waav.plugin.metadata import PluginKind
 
-__all__ = ["LOCAL_ENGINES", "bounded", "create_provider", "default_provider_for", "describe_error"]
+__all__ = [
+    "LOCAL_ENGINES",
+    "bounded",
+    "connect_or_discard",
+    "create_provider",
+    "default_provider_for",
+    "describe_error",
+]
 
 T = TypeVar("T")
 
@@ -28,6 +36,22 @@ async def bounded(aw: Awaitable[T], seconds: float, what: str, provider: str) ->
         raise ProviderTimeoutError(
             f"{provider}: {what} did not finish within {seconds:g} s", provider=provider
         ) from None
+
+
+class _Connectable(Protocol):
+    async def connect(self) -> None: ...
+    async def disconnect(self) -> None: ...
+
+
+async def connect_or_discard(provider: _Connectable, seconds: float, name: str) -> None:
+    """Connect ``provider`` within ``seconds``; if that fails (or is cancelled), disconnect it
+    (best effort, 2 s) so a half-open vendor connection is not left behind, and re-raise."""
+    try:
+        await bounded(provider.connect(), seconds, "connect", name)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            await bounded(provider.disconnect(), 2.0, "disconnect", name)
+        raise
 
 
 def default_provider_for(config: ServerConfig, registry: PluginRegistry, kind: str) -> str:

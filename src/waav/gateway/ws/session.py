@@ -8,7 +8,6 @@ provider takes, TTS audio is paced at real time, and every provider call is time
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 import uuid
@@ -19,7 +18,7 @@ from starlette.websockets import WebSocket
 from waav._exceptions import WaavError
 from waav.gateway._auth_flow import first_message_auth
 from waav.gateway._conn import Connection, Disconnected
-from waav.gateway._providers import bounded, create_provider, default_provider_for, describe_error
+from waav.gateway._providers import connect_or_discard, create_provider, default_provider_for, describe_error
 from waav.gateway._state import GatewayState
 from waav.gateway.security import scope_auth_pending, scope_identity
 from waav.gateway.ws import protocol as p
@@ -273,12 +272,7 @@ class VoiceSession:
         )
         provider = create_provider(self.state.registry, "stt", name, config)
         timeout = self.gw.provider_timeout_seconds
-        try:
-            await bounded(provider.connect(), timeout, "connect", name)
-        except BaseException:
-            with contextlib.suppress(Exception):
-                await bounded(provider.disconnect(), 2.0, "disconnect", name)
-            raise
+        await connect_or_discard(provider, timeout, name)
         return STTInput(
             self.conn,
             provider,
@@ -331,12 +325,7 @@ class VoiceSession:
         config = TTSConfig(**values)
         provider = create_provider(self.state.registry, "tts", name, config)
         timeout = self.gw.provider_timeout_seconds
-        try:
-            await bounded(provider.connect(), timeout, "connect", name)
-        except BaseException:
-            with contextlib.suppress(Exception):
-                await bounded(provider.disconnect(), 2.0, "disconnect", name)
-            raise
+        await connect_or_discard(provider, timeout, name)
         return TTSOutput(
             self.conn,
             provider,

@@ -34,7 +34,7 @@ from waav.providers._common import base_url, raise_for_response, require_credent
 from waav.providers.base import TTSConfig
 from waav.providers.tts._http import StreamingHTTPTTS
 from waav.providers.tts._util import configured_voice, nearest_rate, requested_format
-from waav.providers.tts.google import AudioContentDecoder
+from waav.providers.tts.google import iter_audio_content
 
 __all__ = ["DEFAULT_BASE_URL", "PLUGIN", "GnaniTTS"]
 
@@ -121,12 +121,8 @@ class GnaniTTS(StreamingHTTPTTS):
         url = base_url(self.config, DEFAULT_BASE_URL) + "/synthesize"
         async with client.stream("POST", url, json=self.body(text), headers=self._headers()) as resp:
             await raise_for_response(resp, self.provider_id)
-            decoder = AudioContentDecoder()
-            async for chunk in resp.aiter_bytes():
-                audio = decoder.feed(chunk)
-                if audio:
-                    yield audio
-            decoder.finish()
+            async for audio in iter_audio_content(resp):
+                yield audio
 
 
 def _create(config: TTSConfig) -> GnaniTTS:

@@ -43,7 +43,7 @@ from waav.providers.base import TTSConfig, Voice
 from waav.providers.tts._http import StreamingHTTPTTS
 from waav.providers.tts._util import configured_voice, fetch_json, requested_format
 
-__all__ = ["DEFAULT_BASE_URL", "PLUGIN", "AudioContentDecoder", "GoogleTTS"]
+__all__ = ["DEFAULT_BASE_URL", "PLUGIN", "AudioContentDecoder", "GoogleTTS", "iter_audio_content"]
 
 DEFAULT_BASE_URL = "https://texttospeech.googleapis.com"
 SCOPE = "https://www.googleapis.com/auth/cloud-platform"
@@ -114,6 +114,16 @@ class AudioContentDecoder:
 
     def _fail(self) -> bytes:
         raise ProviderProtocolError("response has no audioContent string")
+
+
+async def iter_audio_content(resp: httpx.Response) -> AsyncIterator[bytes]:
+    """The audio of a streamed ``{"audioContent": "<base64>"}`` body, decoded as it arrives."""
+    decoder = AudioContentDecoder()
+    async for chunk in resp.aiter_bytes():
+        audio = decoder.feed(chunk)
+        if audio:
+            yield audio
+    decoder.finish()
 
 
 class _TokenSource:
@@ -261,12 +271,8 @@ class GoogleTTS(StreamingHTTPTTS):
         headers = await self.auth_headers()
         async with client.stream("POST", url, json=self.body(text), headers=headers) as resp:
             await raise_for_response(resp, self.provider_id)
-            decoder = AudioContentDecoder()
-            async for chunk in resp.aiter_bytes():
-                audio = decoder.feed(chunk)
-                if audio:
-                    yield audio
-            decoder.finish()
+            async for audio in iter_audio_content(resp):
+                yield audio
 
     async def list_voices(self) -> list[Voice]:
         """Google's voices (``GET /v1/voices``, optionally ``options["language"]``-filtered)."""

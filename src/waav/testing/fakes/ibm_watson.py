@@ -16,22 +16,18 @@ sends ``{"error": "Session timed out."}`` and closes; ``reject_auth`` makes IAM 
 from __future__ import annotations
 
 import json
-import time
-import uuid
 from collections.abc import Sequence
-from urllib.parse import parse_qs
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.websockets import WebSocket
 
+from waav.testing.fakes._ibm_iam import issue_iam_token
 from waav.testing.fakes._server import Faults
 from waav.testing.fakes._stt_ws import ClientEvent, ProtocolViolation, ScriptedSTTFake, Session, Word
 
 __all__ = ["FakeIBMWatson"]
-
-GRANT = "urn:ibm:params:oauth:grant-type:apikey"
 
 
 class FakeIBMWatson(ScriptedSTTFake):
@@ -58,29 +54,8 @@ class FakeIBMWatson(ScriptedSTTFake):
 
     def extra_routes(self) -> list[BaseRoute]:
         async def token(request: Request) -> Response:
-            body = await request.body()
-            self.recorder.start(request, body=body)
-            form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
-            if form.get("grant_type") != GRANT:
-                return JSONResponse(
-                    {"errorCode": "BXNIM0103E", "errorMessage": "Unsupported grant type"}, 400
-                )
-            if form.get("apikey") != self.api_key or self.faults.reject_auth:
-                return JSONResponse(
-                    {"errorCode": "BXNIM0415E", "errorMessage": "Provided API key could not be found."}, 400
-                )
-            tok = "tok-" + uuid.uuid4().hex
-            self.tokens.append(tok)
-            now = int(time.time())
-            return JSONResponse(
-                {
-                    "access_token": tok,
-                    "refresh_token": "not_supported",
-                    "token_type": "Bearer",
-                    "expires_in": 3600,
-                    "expiration": now + 3600,
-                    "scope": "ibm openid",
-                }
+            return await issue_iam_token(
+                self, request, self.api_key, 3600, lambda tok, _expiration: self.tokens.append(tok)
             )
 
         return [Route("/identity/token", token, methods=["POST"])]

@@ -18,10 +18,8 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 import xml.etree.ElementTree as ET
 from typing import Any
-from urllib.parse import parse_qs
 
 import numpy as np
 from starlette.applications import Starlette
@@ -29,11 +27,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from waav.testing.fakes._ibm_iam import issue_iam_token
 from waav.testing.fakes._tts_kit import TTSFakeServer, encode_audio, synth_pcm16
 
 __all__ = ["FakeIBMWatsonTTS"]
 
-GRANT = "urn:ibm:params:oauth:grant-type:apikey"
 VOICES: list[dict[str, Any]] = [
     {
         "name": "en-US_MichaelV3Voice",
@@ -118,30 +116,7 @@ class FakeIBMWatsonTTS(TTSFakeServer):
 
     def build_app(self) -> Starlette:
         async def token(request: Request) -> Response:
-            body = await request.body()
-            self.recorder.start(request, body=body)
-            form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
-            if form.get("grant_type") != GRANT:
-                return JSONResponse(
-                    {"errorCode": "BXNIM0103E", "errorMessage": "Unsupported grant type"}, 400
-                )
-            if form.get("apikey") != self.api_key or self.faults.reject_auth:
-                return JSONResponse(
-                    {"errorCode": "BXNIM0415E", "errorMessage": "Provided API key could not be found."}, 400
-                )
-            tok = "tok-" + uuid.uuid4().hex
-            expiration = time.time() + self.token_ttl
-            self.tokens[tok] = expiration
-            return JSONResponse(
-                {
-                    "access_token": tok,
-                    "refresh_token": "not_supported",
-                    "token_type": "Bearer",
-                    "expires_in": int(self.token_ttl),
-                    "expiration": int(expiration),
-                    "scope": "ibm openid",
-                }
-            )
+            return await issue_iam_token(self, request, self.api_key, self.token_ttl, self.tokens.__setitem__)
 
         async def synthesize(request: Request) -> Response:
             raw = await request.body()
