@@ -30,6 +30,7 @@ from waav._exceptions import ConfigError, PluginUnavailableError, ProviderError
 __all__ = [
     "EngineCache",
     "ModelIntegrityError",
+    "engine_error",
     "executor",
     "file_sha256",
     "float_option",
@@ -45,6 +46,14 @@ T = TypeVar("T")
 
 class ModelIntegrityError(ProviderError):
     """A bundled model file does not match the SHA-256 waav was released with."""
+
+
+def engine_error(exc: Exception, provider: str) -> ProviderError:
+    """What an engine failure reports to the session: a ProviderError as it is, anything else
+    wrapped with its type name (one utterance failed; the session goes on)."""
+    if isinstance(exc, ProviderError):
+        return exc
+    return ProviderError(f"{provider}: {type(exc).__name__}: {exc}", provider=provider)
 
 
 def require(module: str, extra: str, provider: str) -> ModuleType:

@@ -24,7 +24,7 @@ from waav._exceptions import AudioFormatError, ProviderError
 from waav.audio import _vad_py  # the interface of the native VadSegmenter, for typing
 from waav.providers._audio import canonical_encoding
 from waav.providers.base import BaseSTT, ConnectionState, STTConfig
-from waav.providers.local._engine import float_option, int_option, run_blocking
+from waav.providers.local._engine import engine_error, float_option, int_option, run_blocking
 
 __all__ = ["RATE", "InputConverter", "LocalSTT", "clamp_confidence", "segmenter_for", "to_mono16k"]
 
@@ -199,14 +199,7 @@ class LocalSTT(BaseSTT):
                 raise
             except Exception as exc:
                 # one utterance the engine could not handle: report it, keep the session
-                error = (
-                    exc
-                    if isinstance(exc, ProviderError)
-                    else ProviderError(
-                        f"{self.provider_id}: {type(exc).__name__}: {exc}", provider=self.provider_id
-                    )
-                )
-                await self._emit_error(error)
+                await self._emit_error(engine_error(exc, self.provider_id))
 
 
 def clamp_confidence(logprob: float) -> float:

@@ -23,7 +23,7 @@ from waav import audio
 from waav._exceptions import ProviderError
 from waav.providers._audio import AudioConverter, canonical_encoding
 from waav.providers.base import AudioData, BaseTTS, ConnectionState, TTSConfig
-from waav.providers.local._engine import run_blocking
+from waav.providers.local._engine import engine_error, run_blocking
 from waav.providers.tts._http import apply_pronunciations
 
 __all__ = ["LocalTTS"]
@@ -157,14 +157,7 @@ class LocalTTS(BaseTTS):
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            error = (
-                exc
-                if isinstance(exc, ProviderError)
-                else ProviderError(
-                    f"{self.provider_id}: {type(exc).__name__}: {exc}", provider=self.provider_id
-                )
-            )
-            await self._emit_error(error)
+            await self._emit_error(engine_error(exc, self.provider_id))
         finally:
             if self.state is ConnectionState.PROCESSING:
                 self.state = ConnectionState.CONNECTED
