@@ -11,11 +11,12 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from waav.gateway._providers import describe_error
 from waav.gateway.metrics import Metrics
 
 __all__ = ["Connection", "Disconnected"]
@@ -116,6 +117,32 @@ class Connection:
             self.closed = True
 
     # --- receiving ----------------------------------------------------------------------
+    async def dispatch(
+        self,
+        on_audio: Callable[[bytes], Awaitable[None]],
+        on_text: Callable[[str], Awaitable[None]],
+        *,
+        label: Callable[[], str],
+        category: str,
+    ) -> None:
+        """Hand every frame to its handler until the client leaves (raises :class:`Disconnected`).
+
+        An exception while handling one frame is logged (as ``label()``) and answered with an
+        ``error`` of ``category``: a bug costs that message, not the session.
+        """
+        while True:
+            frame = await self.receive()
+            try:
+                if isinstance(frame, bytes):
+                    await on_audio(frame)
+                else:
+                    await on_text(frame)
+            except Disconnected:
+                raise
+            except Exception as exc:
+                log.exception("%s: handling a message failed", label())
+                await self.error(f"Internal error: {describe_error(exc)}", category)
+
     async def receive(self) -> str | bytes:
         """The next accepted frame; raises :class:`Disconnected` when the session is over.
 

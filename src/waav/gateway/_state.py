@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Iterator
 from typing import Protocol
 
 from waav.config import ServerConfig
@@ -60,6 +61,19 @@ class GatewayState:
         if self._started:
             self._started = False
             await self.registry.shutdown_all(keys=self._owned)
+
+    @contextlib.contextmanager
+    def live(self, session: Session, endpoint: str) -> Iterator[None]:
+        """Count ``session`` in the metrics and track it (so a shutdown drains it) while it runs."""
+        m = self.metrics
+        m.inc("waav_sessions_total", endpoint=endpoint)
+        m.inc("waav_sessions_active", endpoint=endpoint)
+        self.add(session)
+        try:
+            yield
+        finally:
+            self.remove(session)
+            m.inc("waav_sessions_active", -1, endpoint=endpoint)
 
     def add(self, session: Session) -> None:
         self.sessions[session] = asyncio.current_task()

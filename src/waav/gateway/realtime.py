@@ -146,30 +146,16 @@ class RealtimeSession:
 
     async def run(self) -> None:
         await self.conn.accept()
-        m = self.state.metrics
-        m.inc("waav_sessions_total", endpoint=ENDPOINT)
-        m.inc("waav_sessions_active", endpoint=ENDPOINT)
-        self.state.add(self)
         try:
-            if scope_auth_pending(self.scope):
-                await first_message_auth(self.conn, self.scope, self.state.authenticator)
-            while True:
-                frame = await self.conn.receive()
-                try:
-                    if isinstance(frame, bytes):
-                        await self.on_audio(frame)
-                    else:
-                        await self.on_text(frame)
-                except Disconnected:
-                    raise
-                except Exception as exc:  # a bug must cost this message, not the session
-                    log.exception("/realtime: handling a message failed")
-                    await self.conn.error(f"Internal error: {describe_error(exc)}", "websocket_error")
+            with self.state.live(self, ENDPOINT):
+                if scope_auth_pending(self.scope):
+                    await first_message_auth(self.conn, self.scope, self.state.authenticator)
+                await self.conn.dispatch(
+                    self.on_audio, self.on_text, label=lambda: "/realtime", category="websocket_error"
+                )
         except Disconnected:
             pass
         finally:
-            self.state.remove(self)
-            m.inc("waav_sessions_active", -1, endpoint=ENDPOINT)
             await self._close_provider()
             await self.conn.close()
             await self.conn.finish()

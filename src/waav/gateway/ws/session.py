@@ -67,32 +67,22 @@ class VoiceSession:
     # --- lifecycle ------------------------------------------------------------------------
     async def run(self) -> None:
         await self.conn.accept()
-        m = self.state.metrics
-        m.inc("waav_sessions_total", endpoint=ENDPOINT)
-        m.inc("waav_sessions_active", endpoint=ENDPOINT)
-        self.state.add(self)
-        self._watchdog = asyncio.create_task(self._watch(), name="ws-watchdog")
         try:
-            if self.auth_pending:
-                self.identity = await first_message_auth(self.conn, self.ws.scope, self.state.authenticator)
-                self.auth_pending = False
-            while True:
-                frame = await self.conn.receive()
-                try:
-                    if isinstance(frame, bytes):
-                        await self.on_audio(frame)
-                    else:
-                        await self.on_text(frame)
-                except Disconnected:
-                    raise
-                except Exception as exc:  # a bug must cost this message, not the session
-                    log.exception("/ws %s: handling a message failed", self.stream_id or "-")
-                    await self.conn.error(f"Internal error: {describe_error(exc)}", "internal")
+            with self.state.live(self, ENDPOINT):
+                self._watchdog = asyncio.create_task(self._watch(), name="ws-watchdog")
+                if self.auth_pending:
+                    auth = self.state.authenticator
+                    self.identity = await first_message_auth(self.conn, self.ws.scope, auth)
+                    self.auth_pending = False
+                await self.conn.dispatch(
+                    self.on_audio,
+                    self.on_text,
+                    label=lambda: f"/ws {self.stream_id or '-'}",
+                    category="internal",
+                )
         except Disconnected:
             pass
         finally:
-            self.state.remove(self)
-            m.inc("waav_sessions_active", -1, endpoint=ENDPOINT)
             if self._watchdog is not None:
                 self._watchdog.cancel()
             await self._teardown()
