@@ -18,8 +18,10 @@ from waav.plugin import PluginRegistry
 class Client:
     """JSON in, JSON or binary out; binary frames met while waiting for JSON go to ``audio``."""
 
-    def __init__(self, ws: Any) -> None:
+    def __init__(self, ws: Any, *, errors_fail: bool = False) -> None:
         self.ws = ws
+        #: an ``error`` met while waiting for another type fails the test at once
+        self.errors_fail = errors_fail
         self.audio: list[bytes] = []
         self.seen: list[dict[str, Any]] = []
 
@@ -41,6 +43,8 @@ class Client:
                 continue
             if m.get("type") == mtype:
                 return m  # type: ignore[no-any-return]
+            if self.errors_fail and m.get("type") == "error":
+                raise AssertionError(f"expected {mtype}, got error: {m}")
             self.seen.append(m)
 
     async def error(self, timeout: float = 5.0) -> str:

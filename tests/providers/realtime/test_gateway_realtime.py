@@ -5,55 +5,18 @@ their fakes: the real server (uvicorn on 127.0.0.1), a websockets client, upstre
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 import pytest
-import websockets
+from tests.gateway.conftest import Client, connect, server_config
 
 from waav import audio
-from waav import config as config_mod
 from waav.gateway import GatewayServer
 from waav.plugin import PluginRegistry
 from waav.testing.fakes import FakeHumeEVI, FakeOpenAIRealtime, Reply
 from waav.testing.fakes._realtime import tone
-
-
-class Client:
-    """JSON in, JSON or binary out; binary frames met while waiting go to ``audio``."""
-
-    def __init__(self, ws: Any) -> None:
-        self.ws = ws
-        self.audio: list[bytes] = []
-
-    async def send(self, message: Any) -> None:
-        await self.ws.send(message if isinstance(message, (bytes, str)) else json.dumps(message))
-
-    async def recv(self, timeout: float = 5.0) -> Any:
-        m = await asyncio.wait_for(self.ws.recv(), timeout)
-        return m if isinstance(m, bytes) else json.loads(m)
-
-    async def expect(self, mtype: str, timeout: float = 5.0) -> dict[str, Any]:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            m = await self.recv(max(0.01, deadline - loop.time()))
-            if isinstance(m, bytes):
-                self.audio.append(m)
-            elif m.get("type") == mtype:
-                return m  # type: ignore[no-any-return]
-            elif m.get("type") == "error":
-                raise AssertionError(f"expected {mtype}, got error: {m}")
-
-
-def connect(url: str) -> Any:
-    return websockets.connect(url, open_timeout=5, max_size=None)
-
-
-def config(**sections: Any) -> Any:
-    return config_mod.ServerConfig(security={"rate_limit_requests_per_second": 100_000.0}, **sections)
 
 
 @pytest.fixture
@@ -83,7 +46,7 @@ def vendor_registry() -> PluginRegistry:
 def gateway_for(make_gateway: Callable[..., Any], provider: str, base_url: str, key: bool = True) -> Any:
     providers = {f"{provider}_api_key": "test-key"} if key else {}
     plugins = {"provider_config": {provider: {"base_url": base_url, "options": {"connect_timeout": 3}}}}
-    return make_gateway(config(providers=providers, plugins=plugins), vendor_registry())
+    return make_gateway(server_config(providers=providers, plugins=plugins), vendor_registry())
 
 
 def utterance16k() -> bytes:
@@ -134,7 +97,7 @@ async def test_openai_full_turn_function_call_and_cancel(make_gateway: Callable[
     async with FakeOpenAIRealtime(replies=replies, transcripts=["what time is it"], chunk_delay=0.02) as fake:
         gw = gateway_for(make_gateway, "openai", fake.base_url)
         async with connect(gw.realtime_url) as ws:
-            c = Client(ws)
+            c = Client(ws, errors_fail=True)
             await c.send(
                 {
                     "type": "config",
@@ -204,7 +167,7 @@ async def test_hume_spoken_and_typed_turns(make_gateway: Callable[..., Any]) -> 
     async with FakeHumeEVI(replies=replies, transcripts=["good morning"]) as fake:
         gw = gateway_for(make_gateway, "hume", fake.base_url)
         async with connect(gw.realtime_url) as ws:
-            c = Client(ws)
+            c = Client(ws, errors_fail=True)
             await c.send(
                 {
                     "type": "config",
@@ -251,7 +214,7 @@ async def test_missing_server_key_is_reported(
     monkeypatch.delenv("HUME_API_KEY", raising=False)
     gw = gateway_for(make_gateway, provider, "ws://127.0.0.1:9", key=False)
     async with connect(gw.realtime_url) as ws:
-        c = Client(ws)
+        c = Client(ws, errors_fail=True)
         await c.send({"type": "config", "provider": provider})
         err = await c.recv()
         assert err["type"] == "error"
@@ -263,7 +226,7 @@ async def test_vendor_rejecting_the_key_is_a_connection_error(make_gateway: Call
     async with FakeOpenAIRealtime(api_key="other") as fake:
         gw = gateway_for(make_gateway, "openai", fake.base_url)
         async with connect(gw.realtime_url) as ws:
-            c = Client(ws)
+            c = Client(ws, errors_fail=True)
             await c.send({"type": "config", "provider": "openai"})
             err = await c.recv()
             assert err["type"] == "error"
